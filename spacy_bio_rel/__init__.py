@@ -1,0 +1,16 @@
+"""spacy-bio-rel: relation extraction for spaCy (Ye et al., ACL 2019)."""
+from .relations import (  # noqa: F401
+    Relation,
+    add_relation,
+    get_relations,
+    register_extension,
+    set_relations,
+)
+
+register_extension()
+
+from . import component, scorer, batching, optimizers, readers  # noqa: E402,F401
+from .ml import architectures  # noqa: E402,F401
+
+__version__ = "0.1.0"
+__all__ = ["Relation", "add_relation", "get_relations", "set_relations", "register_extension"]
