@@ -1,0 +1,85 @@
+"""Training losses (PyTorch functions on score tensors).
+
+Gold labels are class indices ``0..C-1`` for the relation labels and ``C``
+for Other. All losses are sums over the batch, as in the paper.
+"""
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+CLASSIFICATION_LOSSES = ("ranking", "cross_entropy", "both")
+
+
+def ranking_loss(scores: torch.Tensor, gold: torch.Tensor, margin_pos: float, margin_neg: float, gamma: float) -> torch.Tensor:
+    """dos Santos et al. (2015) pairwise ranking loss, summed over instances.
+
+    ``scores``: (P, C) class scores, no column for Other. For a positive
+    instance: ``L+ = log(1 + exp(gamma (m+ - s_y+)))`` plus
+    ``L- = log(1 + exp(gamma (m- + s_y-)))`` with y- the highest-scoring wrong
+    class; for Other only L-, over all classes.
+    """
+    P, C = scores.shape
+    if P == 0:
+        return scores.sum() * 0.0
+    positive = gold < C
+    rows = torch.arange(P, device=scores.device)
+    safe_gold = torch.where(positive, gold, torch.zeros_like(gold))
+    s_pos = scores[rows, safe_gold]
+    l_pos = F.softplus(gamma * (margin_pos - s_pos)) * positive
+    wrong = scores.masked_fill(F.one_hot(safe_gold, C).bool() & positive[:, None], float("-inf"))
+    if C == 1:  # a positive instance has no wrong class: L- is zero there
+        s_neg = torch.where(positive, torch.full_like(s_pos, float("-inf")), scores[:, 0])
+    else:
+        s_neg = wrong.max(1).values
+    l_neg = F.softplus(gamma * (margin_neg + s_neg))
+    return l_pos.sum() + l_neg.sum()
+
+
+def cross_entropy_loss(logits: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
+    """Softmax cross-entropy over C relation classes + Other (last column)."""
+    if logits.shape[0] == 0:
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits, gold, reduction="sum")
+
+
+def identification_loss(id_logits: torch.Tensor, gold: torch.Tensor, n_labels: int) -> torch.Tensor:
+    """Binary cross-entropy (2-way softmax): has a relation (1) or not (0)."""
+    if id_logits.shape[0] == 0:
+        return id_logits.sum() * 0.0
+    return F.cross_entropy(id_logits, (gold < n_labels).long(), reduction="sum")
+
+
+@dataclass
+class LossSettings:
+    n_labels: int
+    classification_loss: str = "ranking"
+    multitask: bool = True
+    alpha: float = 1.0
+    beta: float = 1.0
+    margin_pos: float = 2.5
+    margin_neg: float = 0.5
+    gamma: float = 2.0
+
+    def __post_init__(self):
+        if self.classification_loss not in CLASSIFICATION_LOSSES:
+            raise ValueError(
+                f"classification_loss must be one of {CLASSIFICATION_LOSSES}, got {self.classification_loss!r}"
+            )
+
+
+def total_loss(class_scores: torch.Tensor, id_logits: torch.Tensor, gold: torch.Tensor, s: LossSettings) -> torch.Tensor:
+    """``L = alpha * loss1 + beta * loss2`` (loss1 only when multi-task).
+
+    ``class_scores`` has C columns, or C + 1 (the last for Other) when the
+    classification loss includes cross-entropy.
+    """
+    loss2 = class_scores.sum() * 0.0
+    if s.classification_loss in ("ranking", "both"):
+        loss2 = loss2 + ranking_loss(class_scores[:, : s.n_labels], gold, s.margin_pos, s.margin_neg, s.gamma)
+    if s.classification_loss in ("cross_entropy", "both"):
+        loss2 = loss2 + cross_entropy_loss(class_scores, gold)
+    loss = s.beta * loss2
+    if s.multitask:
+        loss = loss + s.alpha * identification_loss(id_logits, gold, s.n_labels)
+    return loss

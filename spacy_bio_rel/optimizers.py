@@ -1,0 +1,46 @@
+"""RMSprop for spaCy training (the paper's optimiser).
+
+Thinc's ``Optimizer`` implements Adam and SGD but refuses ``beta1 = 0`` (the
+RMSprop case), so this subclass adds the plain RMSprop rule:
+``v = rho * v + (1 - rho) * g**2``; ``w -= lr * g / (sqrt(v) + eps)``.
+"""
+from thinc.api import Optimizer
+from thinc.backends import get_array_ops
+from thinc.types import FloatsXd
+from spacy.util import registry
+
+
+class RMSprop(Optimizer):
+    def __init__(self, learn_rate: float, *, rho: float = 0.9, eps: float = 1e-7, grad_clip: float = 0.0,
+                 L2: float = 0.0, use_averages: bool = False):
+        super().__init__(learn_rate, L2=L2, grad_clip=grad_clip, use_averages=use_averages,
+                         beta1=0.0, beta2=rho, eps=eps)
+        self.rho = rho
+
+    def __call__(self, key, weights: FloatsXd, gradient: FloatsXd, *, lr_scale: float = 1.0):
+        if len(gradient) < 1:
+            return weights, gradient
+        ops = get_array_ops(weights)
+        self.nr_update[key] += 1
+        if self.L2 != 0:
+            gradient += self.L2 * weights
+        if self.grad_clip:
+            gradient = ops.clip_gradient(gradient, self.grad_clip)
+        if key not in self.mom2:
+            self.mom2[key] = ops.alloc(weights.shape, dtype="float32")
+        v = self.mom2[key]
+        v *= self.rho
+        v += (1.0 - self.rho) * gradient * gradient
+        weights -= (lr_scale * self.learn_rate) * gradient / (ops.xp.sqrt(v) + self.eps)
+        gradient *= 0
+        if self.averages is not None:
+            if key not in self.averages:
+                self.averages[key] = ops.alloc(weights.shape, dtype="float32")
+            ops.update_averages(self.averages[key], weights, self.nr_update[key])
+        return weights, gradient
+
+@registry.optimizers("spacy-bio-rel.RMSprop.v1")
+def configure_rmsprop(learn_rate: float = 0.001, rho: float = 0.9, eps: float = 1e-7, grad_clip: float = 0.0,
+                      L2: float = 0.0, use_averages: bool = False) -> Optimizer:
+    """RMSprop (Keras defaults rho=0.9, eps=1e-7); the paper uses learn_rate 0.001."""
+    return RMSprop(learn_rate, rho=rho, eps=eps, grad_clip=grad_clip, L2=L2, use_averages=use_averages)

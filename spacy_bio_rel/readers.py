@@ -1,0 +1,90 @@
+"""Corpus readers for the gold-entity setting of the paper.
+
+``spacy-bio-rel.GoldEntsCorpus.v1`` reads DocBins and gives Examples whose
+predicted Doc is a copy of the reference with its entities (and sentence
+boundaries) but without relations: the relation extractor then sees gold
+entities, as in the paper. Optionally it samples negative candidate pairs at a
+fixed negative:positive ratio (the paper's Figure 3), by marking the dropped
+negatives so that ``update`` skips them; entities and their BIO tags stay.
+"""
+import random
+from pathlib import Path
+from typing import Callable, Iterator, List, Optional, Union
+
+from spacy.language import Language
+from spacy.tokens import Doc, DocBin
+from spacy.training import Example
+from spacy.training.corpus import walk_corpus
+from spacy.util import ensure_path, registry
+
+from .candidates import OTHER, gold_index, gold_label, iter_candidates, learn_type_pairs
+from .relations import USER_DATA_KEY
+
+SKIP_PAIRS_KEY = "spacy_bio_rel.skip_pairs"
+
+
+def read_docbin_docs(path: Union[str, Path], nlp: Language, limit: int = 0) -> List[Doc]:
+    path = ensure_path(path)
+    if path is None or not path.exists():
+        raise ValueError(f"Corpus path does not exist: {path}")
+    docs: List[Doc] = []
+    for loc in walk_corpus(path, ".spacy"):
+        docs.extend(DocBin().from_disk(loc).get_docs(nlp.vocab))
+        if limit and len(docs) >= limit:
+            return docs[:limit]
+    return docs
+
+
+def sample_negatives(docs: List[Doc], ratio: float, directed: bool, seed: int) -> List[List[List[int]]]:
+    """Per doc, the negative pairs to skip so that negatives : positives = ratio.
+
+    Candidates are those that pass the type filter learned from ``docs``.
+    """
+    allowed = learn_type_pairs(docs, directed)
+    pos, neg = 0, []
+    for d, doc in enumerate(docs):
+        index = gold_index(doc)
+        for c in iter_candidates(doc, directed):
+            if c.type_pair(directed) not in allowed:
+                continue
+            if gold_label(index, c, directed) == OTHER:
+                neg.append((d, [c.head[0], c.head[1], c.tail[0], c.tail[1]]))
+            else:
+                pos += 1
+    keep = min(len(neg), int(round(ratio * pos)))
+    rng = random.Random(seed)
+    order = list(range(len(neg)))
+    rng.shuffle(order)
+    skip: List[List[List[int]]] = [[] for _ in docs]
+    for i in order[keep:]:
+        d, key = neg[i]
+        skip[d].append(key)
+    return skip
+
+
+@registry.readers("spacy-bio-rel.GoldEntsCorpus.v1")
+def create_gold_ents_corpus(
+    path: Optional[Path],
+    limit: int = 0,
+    shuffle: bool = False,
+    negative_ratio: Optional[float] = None,
+    directed: bool = True,
+    seed: int = 0,
+) -> Callable[[Language], Iterator[Example]]:
+    """Examples with gold entities on the predicted Doc (the paper's setting)."""
+
+    def reader(nlp: Language) -> Iterator[Example]:
+        docs = read_docbin_docs(path, nlp, limit)
+        skips = sample_negatives(docs, negative_ratio, directed, seed) if negative_ratio is not None else None
+        order = list(range(len(docs)))
+        if shuffle:
+            random.shuffle(order)
+        for i in order:
+            ref = docs[i]
+            pred = ref.copy()
+            pred.user_data.pop(USER_DATA_KEY, None)
+            if skips is not None:
+                pred.user_data[SKIP_PAIRS_KEY] = skips[i]
+            yield Example(pred, ref)
+
+    return reader

@@ -1,0 +1,68 @@
+"""Micro P/R/F1 over positive instances (../shared/docs/protocol.md), per label too.
+
+A predicted relation is right when its label and both argument spans (by
+character offsets) match a gold relation; with ``directed = false`` the
+direction is ignored. Every gold relation of the reference counts in recall,
+including those the type filter or sentence boundaries made unreachable.
+"""
+from collections import Counter
+from typing import Any, Dict, Iterable, Tuple
+
+from spacy.training import Example
+from spacy.util import registry
+
+from .relations import USER_DATA_KEY
+
+
+def _keys(doc, directed: bool) -> set:
+    keys = set()
+    for item in doc.user_data.get(USER_DATA_KEY, []):
+        spans = []
+        for role in ("head", "tail"):
+            start, end = int(item[role][0]), int(item[role][1])
+            spans.append((doc[start].idx, doc[end - 1].idx + len(doc[end - 1].text)))
+        h, t = spans
+        if not directed:
+            h, t = min(h, t), max(h, t)
+        keys.add((h, t, item["label"]))
+    return keys
+
+
+def _prf(tp: int, n_pred: int, n_gold: int) -> Tuple[float, float, float]:
+    p = tp / n_pred if n_pred else 0.0
+    r = tp / n_gold if n_gold else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return p, r, f
+
+
+def score_relations(examples: Iterable[Example], directed: bool = True, **kwargs: Any) -> Dict[str, Any]:
+    """``rel_micro_p/r/f``, counts, and ``rel_per_type`` {label: {p, r, f}}."""
+    tp, n_pred, n_gold = Counter(), Counter(), Counter()
+    for eg in examples:
+        gold = _keys(eg.reference, directed)
+        pred = _keys(eg.predicted, directed)
+        for key in gold:
+            n_gold[key[2]] += 1
+        for key in pred:
+            n_pred[key[2]] += 1
+            if key in gold:
+                tp[key[2]] += 1
+    p, r, f = _prf(sum(tp.values()), sum(n_pred.values()), sum(n_gold.values()))
+    per_type = {}
+    for label in sorted(set(n_gold) | set(n_pred)):
+        lp, lr, lf = _prf(tp[label], n_pred[label], n_gold[label])
+        per_type[label] = {"p": lp, "r": lr, "f": lf}
+    return {
+        "rel_micro_p": p,
+        "rel_micro_r": r,
+        "rel_micro_f": f,
+        "rel_n_gold": float(sum(n_gold.values())),
+        "rel_n_pred": float(sum(n_pred.values())),
+        "rel_n_correct": float(sum(tp.values())),
+        "rel_per_type": per_type,
+    }
+
+
+@registry.scorers("spacy-bio-rel.relation_scorer.v1")
+def make_relation_scorer():
+    return score_relations
