@@ -1,0 +1,165 @@
+"""Readers -> Docs -> split -> DocBin files + report, for every format."""
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+import spacy
+from spacy.tokens import Doc, DocBin
+
+from .ace import AceSettings, read_ace
+from .brat import BratSettings, read_brat
+from .conll04 import read_conll04
+from .docs import DocSettings, build_docs
+from .prodigy import read_prodigy
+from .report import ConversionReport
+from .splits import DEFAULT_SEED, assign_by_lists, kfold, read_id_list
+from .types import SourceDocument
+
+Unit = Tuple[str, List[Doc]]
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class OutputSettings:
+    """Where and how the Docs are written.
+
+    * no split: ``<output_dir>/<name>.spacy``;
+    * ``folds`` > 1: ``fold0.spacy`` ... (document-level, seeded);
+    * ``id_lists`` (part -> file of doc ids): ``<part>.spacy`` for each part.
+    The report goes to ``<output_dir>/<report_name>`` (default ``<name>.report.json``).
+    """
+
+    output_dir: Path
+    name: str = "all"
+    folds: int = 0
+    seed: int = DEFAULT_SEED
+    id_lists: Dict[str, Path] = field(default_factory=dict)
+    report_name: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        self.output_dir = Path(self.output_dir)
+        if self.folds and self.id_lists:
+            raise ValueError("Choose either k folds or document id lists, not both")
+        if self.folds == 1 or self.folds < 0:
+            raise ValueError(f"folds must be 0 (no folds) or >= 2, got {self.folds}")
+
+
+def progress_printer(label: str, every: int = 50, stream=None) -> Progress:
+    """A callback printing ``label: i/total`` every ``every`` items and at the end."""
+    stream = stream or sys.stderr
+
+    def show(i: int, total: int) -> None:
+        if i % every == 0 or i == total:
+            print(f"{label}: {i:,}/{total:,}", file=stream, flush=True)
+
+    return show
+
+
+def _sources_to_units(sources: Iterable[SourceDocument], nlp, settings: DocSettings,
+                      report: ConversionReport) -> Iterable[Unit]:
+    for src in sources:
+        yield src.id, build_docs(src, nlp, settings, report)
+
+
+def _partition(ids: List[str], out: OutputSettings, report: ConversionReport
+               ) -> Tuple[Dict[str, List[str]], Dict[str, str]]:
+    """Part name -> doc ids, and part name -> where its type filter is learned."""
+    if out.id_lists:
+        lists = {name: read_id_list(path) for name, path in out.id_lists.items()}
+        parts, unassigned, missing, dups = assign_by_lists(ids, lists)
+        for d in unassigned:
+            report.drop("document_in_no_split", d, f"not listed in any of {sorted(lists)}")
+        for name, m in missing.items():
+            for i in m:
+                report.note("listed_id_without_document", f"{out.id_lists[name]}", f"{i} (part {name})")
+        for d in dups:
+            report.note("id_listed_twice", d, "listed in two parts; kept in the first")
+        src = {name: ("train" if "train" in parts else "itself") for name in parts}
+        return parts, src
+    if out.folds:
+        folds = kfold(ids, out.folds, out.seed)
+        parts = {f"fold{i}": f for i, f in enumerate(folds)}
+        return parts, {name: "the other folds" for name in parts}
+    return {out.name: list(ids)}, {out.name: "itself"}
+
+
+def write_units(units: Iterable[Unit], out: OutputSettings, report: ConversionReport) -> ConversionReport:
+    """Collect per-document Docs, split by document, write DocBins and the report."""
+    by_id: Dict[str, List[Doc]] = {}
+    for doc_id, docs in units:
+        if doc_id in by_id:
+            report.note("duplicate_document_id", doc_id, "Docs merged under one id")
+            by_id[doc_id].extend(docs)
+        else:
+            by_id[doc_id] = list(docs)
+            report.documents += 1
+        for doc in docs:
+            report.add_doc(doc)
+    if not by_id:
+        raise ValueError(f"Nothing to write for {report.source}: no document was converted "
+                         f"(left out: {dict(report.drops)})")
+    parts, filter_src = _partition(list(by_id), out, report)
+    out.output_dir.mkdir(parents=True, exist_ok=True)
+    for name, ids in parts.items():
+        docs = [d for i in ids for d in by_id[i]]
+        path = out.output_dir / f"{name}.spacy"
+        DocBin(docs=docs, store_user_data=True).to_disk(path)
+        src = filter_src[name]
+        if src == "train":
+            ref = [d for i in parts["train"] for d in by_id[i]]
+        elif src == "the other folds":
+            ref = [d for other, oids in parts.items() if other != name for i in oids for d in by_id[i]]
+        else:
+            ref = None
+        report.add_split(name, docs, len(ids), path, type_pairs_from=ref, filter_source=src)
+    report_path = out.output_dir / (out.report_name or f"{out.name}.report.json")
+    report.settings["report_path"] = str(report_path)
+    report.write_json(report_path)
+    return report
+
+
+def convert_ace(root: Path, out: OutputSettings, ace: AceSettings, doc: DocSettings,
+                report: Optional[ConversionReport] = None, progress: Optional[Progress] = None
+                ) -> ConversionReport:
+    report = report or ConversionReport()
+    report.source = str(root)
+    report.settings.update(format="ace", language=ace.language, subfolder=ace.folder, span=ace.span,
+                           metonymy=ace.metonymy, values=ace.values, timex=ace.timex,
+                           mismatch=ace.mismatch, sentences=doc.sentences,
+                           boundary_fix=doc.boundary_fix, unit=doc.unit)
+    nlp = spacy.blank(ace.language)
+    sources = read_ace(Path(root), ace, report, progress)
+    return write_units(_sources_to_units(sources, nlp, doc, report), out, report)
+
+
+def convert_brat(folder: Path, out: OutputSettings, brat: BratSettings, doc: DocSettings,
+                 report: Optional[ConversionReport] = None, progress: Optional[Progress] = None
+                 ) -> ConversionReport:
+    report = report or ConversionReport()
+    report.source = str(folder)
+    report.settings.update(format="brat", lang=doc.lang, mismatch=brat.mismatch,
+                           exclude_relations=list(brat.exclude_relations), sentences=doc.sentences,
+                           boundary_fix=doc.boundary_fix, unit=doc.unit)
+    nlp = spacy.blank(doc.lang)
+    sources = read_brat(Path(folder), brat, report, progress)
+    return write_units(_sources_to_units(sources, nlp, doc, report), out, report)
+
+
+def convert_conll04(path: Path, out: OutputSettings, report: Optional[ConversionReport] = None,
+                    progress: Optional[Progress] = None) -> ConversionReport:
+    report = report or ConversionReport()
+    report.source = str(path)
+    report.settings.update(format="conll04")
+    vocab = spacy.blank("en").vocab
+    return write_units(read_conll04(Path(path), report, vocab, progress), out, report)
+
+
+def convert_prodigy(path: Path, out: OutputSettings, lang: str = "en", accept: Sequence[str] = ("accept",),
+                    report: Optional[ConversionReport] = None, progress: Optional[Progress] = None
+                    ) -> ConversionReport:
+    report = report or ConversionReport()
+    report.source = str(path)
+    report.settings.update(format="prodigy", lang=lang, accept=list(accept))
+    vocab = spacy.blank(lang).vocab
+    return write_units(read_prodigy(Path(path), report, vocab, accept, progress), out, report)
