@@ -317,7 +317,8 @@ class RelationExtractor(TrainablePipe):
         gold_t = torch.as_tensor(numpy.asarray(gold), dtype=torch.long, device=classes.device)
         loss = total_loss(classes, ident, gold_t, self._loss_settings())
         loss.backward()
-        return float(loss.item()), RelScores(classes=torch2xp(classes.grad), ident=torch2xp(ident.grad))
+        grads = [t.grad if t.grad is not None else torch.zeros_like(t) for t in (classes, ident)]
+        return float(loss.item()), RelScores(classes=torch2xp(grads[0]), ident=torch2xp(grads[1]))
 
     def get_loss(self, examples: Iterable[Example], scores: RelScores) -> Tuple[float, RelScores]:
         """Loss for scores of all training candidates of ``examples``, in order."""

@@ -1,0 +1,109 @@
+"""The fast (shared-convolution) path equals the per-pair reference network."""
+import numpy
+import pytest
+import torch
+
+from spacy_bio_rel.losses import LossSettings, total_loss
+from spacy_bio_rel.ml.torch_model import BioTagCNN, relative_positions
+
+
+def random_batch(seed, lengths, max_ents=5, long_entities=False):
+    g = torch.Generator().manual_seed(seed)
+    S, N = len(lengths), max(lengths)
+    words = torch.zeros((S, N), dtype=torch.long)
+    tags = torch.zeros((S, N), dtype=torch.long)
+    ent_sent, ent_start, ent_end, e1, e2 = [], [], [], [], []
+    for s, n in enumerate(lengths):
+        words[s, :n] = torch.randint(2, 40, (n,), generator=g)
+        tags[s, :n] = torch.randint(1, 9, (n,), generator=g)
+        m = min(max_ents, n)
+        first = len(ent_start)
+        for k in range(m):
+            if k == 0:  # an entity at the left edge
+                a, b = 0, 1
+            elif k == 1:  # an entity at the right edge
+                a, b = n - 1, n
+            else:
+                a = int(torch.randint(0, n, (1,), generator=g))
+                b = min(n, a + (int(torch.randint(1, n + 1, (1,), generator=g)) if long_entities else 1))
+            ent_sent.append(s)
+            ent_start.append(a)
+            ent_end.append(b)
+        for i in range(first, first + m):
+            for j in range(first, first + m):
+                if i != j:
+                    e1.append(i)
+                    e2.append(j)
+    t = lambda x: torch.tensor(x, dtype=torch.long)  # noqa: E731
+    return (words, tags, torch.tensor(lengths), t(ent_sent), t(ent_start), t(ent_end), t(e1), t(e2))
+
+
+def model(seed=0, **kw):
+    torch.manual_seed(seed)
+    settings = dict(n_words=40, n_tags=9, n_classes=4, max_distance=6, dropout=0.0, n_filters=8)
+    settings.update(kw)
+    return BioTagCNN(**settings)
+
+
+@pytest.mark.parametrize("lengths,long_entities", [([12], False), ([3, 17, 2, 30], False), ([1, 2, 9], True), ([25, 8], True)])
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_fast_path_equals_reference(lengths, long_entities, activation):
+    m = model(activation=activation)
+    batch = random_batch(len(lengths), lengths, long_entities=long_entities)
+    gold = torch.randint(0, 5, (batch[-1].shape[0],), generator=torch.Generator().manual_seed(1))
+    settings = LossSettings(n_labels=4, classification_loss="ranking", multitask=True)
+    results = []
+    for fast in (True, False):
+        m.zero_grad()
+        cls, ident = m(*batch, fast=fast)
+        loss = total_loss(cls, ident, gold, settings)
+        loss.backward()
+        grads = {n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None}
+        results.append((cls.detach(), ident.detach(), loss.item(), grads))
+    (c1, i1, l1, g1), (c2, i2, l2, g2) = results
+    torch.testing.assert_close(c1, c2, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(i1, i2, atol=1e-5, rtol=1e-4)
+    assert l1 == pytest.approx(l2, rel=1e-5, abs=1e-4)
+    assert g1.keys() == g2.keys() and len(g1) > 5
+    for name in g1:
+        torch.testing.assert_close(g1[name], g2[name], atol=1e-4, rtol=1e-3, msg=name)
+
+
+@pytest.mark.parametrize("switches", [dict(use_tags=False), dict(use_positions=False), dict(use_words=False, use_tags=False)])
+def test_feature_switches_keep_paths_equal(switches):
+    m = model(**switches)
+    batch = random_batch(3, [7, 15])
+    torch.testing.assert_close(m(*batch, fast=True)[0], m(*batch, fast=False)[0], atol=1e-5, rtol=1e-4)
+
+
+def test_sizes_follow_the_paper():
+    m = BioTagCNN(n_words=10, n_tags=6, n_classes=5)
+    assert m.word_emb.embedding_dim == 200 and m.tag_emb.embedding_dim == 50
+    assert m.pos1_emb.embedding_dim == 50 and m.pos2_emb.embedding_dim == 50
+    assert [w.shape for w in m.conv_weights] == [(64, 350, k) for k in range(4, 11)]
+    assert m.n_pooled == 448 and m.hidden.out_features == 128 and m.dropout.p == 0.2
+    assert m.class_out.out_features == 5 and m.class_out.bias is None and m.id_out.out_features == 2
+
+
+def test_no_input_features_is_an_error():
+    with pytest.raises(ValueError, match="At least one"):
+        BioTagCNN(use_words=False, use_tags=False, use_positions=False)
+
+
+def test_relative_positions():
+    pos = torch.arange(8)
+    ids = relative_positions(pos, torch.tensor(3), torch.tensor(5), max_distance=2) - 2
+    assert ids.tolist() == [-2, -2, -1, 0, 0, 1, 2, 2]
+
+
+def test_empty_batch():
+    m = model()
+    z = torch.zeros((0,), dtype=torch.long)
+    cls, ident = m(torch.zeros((0, 1), dtype=torch.long), torch.zeros((0, 1), dtype=torch.long), z, z, z, z, z, z)
+    assert cls.shape == (0, 4) and ident.shape == (0, 2)
+
+
+def test_resize_keeps_device_and_shapes():
+    m = model()
+    m.resize(100, 12, 7)
+    assert m.word_emb.num_embeddings == 100 and m.tag_emb.num_embeddings == 12 and m.n_classes == 7

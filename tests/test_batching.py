@@ -1,0 +1,18 @@
+from spacy.training import Example
+
+from spacy_bio_rel.batching import configure_batch_by_pairs, count_pairs
+from conftest import make_doc, planted_docs
+
+
+def test_count_pairs(nlp_en):
+    doc = planted_docs(nlp_en, 1)[0]
+    assert count_pairs(doc, True) == 6 and count_pairs(doc, False) == 3
+    assert count_pairs(make_doc(nlp_en, ["a"], [(0, 1, "X")])) == 0
+
+
+def test_batches_of_about_size_pairs(nlp_en):
+    examples = [Example(d, d) for d in planted_docs(nlp_en, 100)]
+    batches = list(configure_batch_by_pairs(size=60, tolerance=0.2)(examples))
+    assert sum(len(b) for b in batches) == 100
+    sizes = [sum(count_pairs(eg.predicted) for eg in b) for b in batches]
+    assert all(s <= 72 for s in sizes) and max(sizes) >= 54

@@ -1,0 +1,198 @@
+import subprocess
+import sys
+
+import numpy
+import pytest
+import spacy
+from spacy.training import Example
+
+from spacy_bio_rel import set_relations
+from spacy_bio_rel.readers import SKIP_PAIRS_KEY
+from conftest import make_doc, planted_docs
+
+SMALL_MODEL = {
+    "@architectures": "spacy-bio-rel.BioTagCNN.v1",
+    "word_width": 16, "tag_width": 8, "position_width": 8, "max_distance": 10,
+    "window_sizes": [2, 3], "n_filters": 16, "hidden_width": 16, "dropout": 0.0,
+}
+
+
+def gold_examples(docs):
+    out = []
+    for ref in docs:
+        pred = ref.copy()
+        pred.user_data.clear()
+        out.append(Example(pred, ref))
+    return out
+
+
+_CACHE = {}
+
+
+def trained(directed=True, epochs=20, **cfg):
+    """A small pipeline trained on the planted data (cached per setting: tests only read it)."""
+    key = (directed, epochs, tuple(sorted(cfg.items())))
+    if key not in _CACHE:
+        _CACHE[key] = _train(directed, epochs, **cfg)
+    return _CACHE[key]
+
+
+def _train(directed, epochs, **cfg):
+    nlp = spacy.blank("en")
+    config = {"model": SMALL_MODEL, "directed": directed, "min_freq": 1}
+    config.update(cfg)
+    nlp.add_pipe("relation_extractor", config=config)
+    examples = gold_examples(planted_docs(nlp))
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(epochs):
+        for i in range(0, len(examples), 8):
+            nlp.update(examples[i : i + 8], sgd=optimizer)
+    return nlp
+
+
+def test_add_pipe_in_a_fresh_python_via_entry_points():
+    code = (
+        "import spacy; nlp = spacy.blank('en'); p = nlp.add_pipe('relation_extractor'); "
+        "print(type(p).__name__, spacy.Doc.has_extension('relations') if hasattr(spacy,'Doc') else "
+        "__import__('spacy.tokens', fromlist=['Doc']).Doc.has_extension('relations'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["RelationExtractor", "True"]
+
+
+def test_defaults_follow_the_paper():
+    nlp = spacy.blank("en")
+    p = nlp.add_pipe("relation_extractor")
+    cfg = p.cfg
+    assert (cfg["margin_pos"], cfg["margin_neg"], cfg["gamma"], cfg["threshold"]) == (2.5, 0.5, 2.0, 0.0)
+    assert cfg["multitask"] and cfg["classification_loss"] == "ranking" and cfg["directed"]
+    model_cfg = nlp.config["components"]["relation_extractor"]["model"]
+    assert model_cfg["window_sizes"] == [4, 5, 6, 7, 8, 9, 10] and model_cfg["n_filters"] == 64
+
+
+def test_learns_planted_relations_and_scores():
+    nlp = trained()
+    doc = make_doc(nlp, ["Hana", "works", "for", "Acme", "and", "visited", "Lima", "."],
+                   [(0, 1, "PER"), (3, 4, "ORG"), (6, 7, "LOC")])
+    doc = nlp(doc)
+    found = {(r.head.text, r.tail.text, r.label) for r in doc._.relations}
+    assert ("Hana", "Acme", "Work_For") in found
+    assert all(r.label in ("Work_For", "Live_In") for r in doc._.relations)
+    scores = nlp.evaluate(gold_examples(planted_docs(nlp, 16)))
+    assert scores["rel_micro_f"] > 0.9
+    assert set(scores["rel_per_type"]) == {"Work_For", "Live_In"}
+
+
+def test_undirected_reports_text_order():
+    nlp = trained(directed=False, epochs=12)
+    doc = make_doc(nlp, ["Bert", "lives", "in", "Oslo", "near", "Acme", "offices", "."],
+                   [(0, 1, "PER"), (3, 4, "LOC"), (5, 6, "ORG")])
+    rels = nlp(doc)._.relations
+    assert rels and all(r.head.start < r.tail.start for r in rels)
+
+
+def test_serialisation_round_trip(tmp_path):
+    nlp = trained()
+    docs = [make_doc(nlp, [t.text for t in d], [(e.start, e.end, e.label_) for e in d.ents]) for d in planted_docs(nlp, 6)]
+    before = nlp.get_pipe("relation_extractor").predict(docs)
+    nlp.to_disk(tmp_path / "pipe")
+    nlp2 = spacy.load(tmp_path / "pipe")
+    after = nlp2.get_pipe("relation_extractor").predict(docs)
+    for (c1, s1), (c2, s2) in zip(before, after):
+        assert c1 == c2
+        numpy.testing.assert_array_equal(s1, s2)
+    nlp3 = spacy.blank("en").from_config(nlp.config)
+    nlp3.from_bytes(nlp.to_bytes())
+    for (_, s1), (_, s3) in zip(before, nlp3.get_pipe("relation_extractor").predict(docs)):
+        numpy.testing.assert_array_equal(s1, s3)
+
+
+def test_bad_input_is_handled():
+    nlp = trained()
+    # no entities, one entity, an entity type never seen in training, empty doc
+    docs = [
+        nlp.make_doc("Nothing here ."),
+        make_doc(nlp, ["Anna", "sleeps"], [(0, 1, "PER")]),
+        make_doc(nlp, ["Anna", "drove", "Tank"], [(0, 1, "PER"), (2, 3, "WEA")]),
+        nlp.make_doc(""),
+    ]
+    for doc in nlp.pipe(docs):
+        assert doc._.relations == []
+    unseen = make_doc(nlp, ["Anna", "works", "for", "Zed", "in", "Kyiv"], [(0, 1, "PER"), (3, 4, "ORG"), (5, 6, "WEA")])
+    nlp(unseen)  # unknown BIO tag type: no crash
+    pipe = nlp.get_pipe("relation_extractor")
+    assert pipe.predict([]) == []
+    assert pipe.update([], losses={}) == {"relation_extractor": 0.0}
+
+
+def test_unknown_gold_label_is_a_clear_error():
+    nlp = trained()
+    ref = make_doc(nlp, ["Anna", "works", "for", "Acme"], [(0, 1, "PER"), (3, 4, "ORG")], [(0, 1, "Owns")])
+    with pytest.raises(ValueError, match="'Owns' is unknown"):
+        nlp.update(gold_examples([ref]))
+    with pytest.raises(ValueError, match="already initialized"):
+        nlp.get_pipe("relation_extractor").add_label("Owns")
+
+
+def test_untrained_component_is_a_clear_error():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("relation_extractor")
+    with pytest.raises(ValueError, match="not initialized"):
+        nlp(make_doc(nlp, ["Anna", "Acme"], [(0, 1, "PER"), (1, 2, "ORG")]))
+    with pytest.raises(ValueError, match="no gold relations"):
+        nlp.initialize(lambda: gold_examples([make_doc(nlp, ["Anna"], [(0, 1, "PER")])]))
+
+
+def test_bad_settings_are_rejected():
+    nlp = spacy.blank("en")
+    with pytest.raises(ValueError, match="granularity"):
+        nlp.add_pipe("relation_extractor", config={"granularity": "byte"})
+    with pytest.raises(ValueError, match="classification_loss"):
+        nlp.add_pipe("relation_extractor", name="r2", config={"classification_loss": "hinge"})
+
+
+@pytest.mark.parametrize("cl", ["cross_entropy", "both"])
+def test_loss_variants_train(cl):
+    nlp = trained(epochs=12, classification_loss=cl, multitask=False)
+    scores = nlp.evaluate(gold_examples(planted_docs(nlp, 16)))
+    assert scores["rel_micro_f"] > 0.8
+
+
+def test_type_filter_learned_and_saved():
+    nlp = trained()
+    pipe = nlp.get_pipe("relation_extractor")
+    assert sorted(map(tuple, pipe.cfg["type_pairs"])) == [("PER", "LOC"), ("PER", "ORG")]
+    doc = make_doc(nlp, ["Acme", "and", "Oslo"], [(0, 1, "ORG"), (2, 3, "LOC")])
+    assert pipe.candidates(doc) == []  # (ORG, LOC) never positive in training
+
+
+def test_chunked_update_equals_one_step():
+    """max_pairs_per_step splits the work, not the mathematics."""
+    grads = []
+    for chunk in (1024, 3):
+        nlp = spacy.blank("en")
+        nlp.add_pipe("relation_extractor", config={"model": SMALL_MODEL, "max_pairs_per_step": chunk, "min_freq": 1})
+        examples = gold_examples(planted_docs(nlp, 8))
+        nlp.initialize(lambda: examples)
+        pipe = nlp.get_pipe("relation_extractor")
+        import torch
+        from spacy_bio_rel.ml.architectures import torch_module
+        torch.manual_seed(0)
+        module = torch_module(pipe.model)
+        for p in module.parameters():
+            torch.nn.init.normal_(p, std=0.1)
+        losses = pipe.update(examples)
+        grads.append((losses["relation_extractor"], [p.grad.clone() for p in module.parameters()]))
+    assert grads[0][0] == pytest.approx(grads[1][0], rel=1e-5)
+    for a, b in zip(grads[0][1], grads[1][1]):
+        assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_skip_pairs_are_left_out_of_training():
+    nlp = trained()
+    pipe = nlp.get_pipe("relation_extractor")
+    (eg,) = gold_examples(planted_docs(nlp, 1))
+    all_pairs = pipe._training_candidates(eg)
+    c = all_pairs[-1]
+    eg.predicted.user_data[SKIP_PAIRS_KEY] = [[c.head[0], c.head[1], c.tail[0], c.tail[1]]]
+    assert pipe._training_candidates(eg) == all_pairs[:-1]

@@ -1,0 +1,68 @@
+import math
+
+import pytest
+import torch
+
+from spacy_bio_rel.losses import LossSettings, cross_entropy_loss, identification_loss, ranking_loss, total_loss
+
+
+def softplus(x):
+    return math.log1p(math.exp(x))
+
+
+def test_ranking_loss_matches_the_formula():
+    s = torch.tensor([[3.0, -1.0, 0.5], [0.2, 1.5, -0.3]])
+    gold = torch.tensor([0, 3])  # class 0; Other
+    mp, mn, g = 2.5, 0.5, 2.0
+    expected = softplus(g * (mp - 3.0)) + softplus(g * (mn + 0.5))  # y- = class 2 (0.5)
+    expected += softplus(g * (mn + 1.5))  # Other: only L-, best over all classes
+    assert ranking_loss(s, gold, mp, mn, g).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_single_label_positive_has_no_negative_term():
+    s = torch.tensor([[1.0]])
+    assert ranking_loss(s, torch.tensor([0]), 2.5, 0.5, 2.0).item() == pytest.approx(softplus(2 * 1.5))
+
+
+def _gradcheck(fn, *shape):
+    x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(fn, (x,), eps=1e-6, atol=1e-5)
+
+
+def test_ranking_loss_gradient_numerically():
+    gold = torch.tensor([0, 2, 4, 1, 4])
+    _gradcheck(lambda s: ranking_loss(s, gold, 2.5, 0.5, 2.0), 5, 4)
+    _gradcheck(lambda s: ranking_loss(s, gold, 4.5, -0.5, 2.0), 5, 4)
+
+
+@pytest.mark.parametrize("cl", ["ranking", "cross_entropy", "both"])
+@pytest.mark.parametrize("multitask", [True, False])
+def test_total_loss_gradient_numerically(cl, multitask):
+    gold = torch.tensor([0, 3, 1, 3])
+    settings = LossSettings(n_labels=3, classification_loss=cl, multitask=multitask, alpha=0.7, beta=1.3)
+    width = 4 if cl != "ranking" else 3
+    ident = torch.randn(4, 2, dtype=torch.float64, requires_grad=True)
+    cls = torch.randn(4, width, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda c, i: total_loss(c, i, gold, settings), (cls, ident), eps=1e-6, atol=1e-5)
+
+
+def test_total_loss_composition():
+    gold = torch.tensor([0, 3, 2])
+    cls = torch.randn(3, 4)
+    ident = torch.randn(3, 2)
+    rank = ranking_loss(cls[:, :3], gold, 2.5, 0.5, 2.0)
+    ce = cross_entropy_loss(cls, gold)
+    ide = identification_loss(ident, gold, 3)
+    s = LossSettings(n_labels=3, classification_loss="both", multitask=True, alpha=0.5, beta=2.0)
+    assert total_loss(cls, ident, gold, s).item() == pytest.approx(0.5 * ide.item() + 2.0 * (rank + ce).item(), rel=1e-5)
+    s = LossSettings(n_labels=3, classification_loss="ranking", multitask=False)
+    assert total_loss(cls[:, :3], ident, gold, s).item() == pytest.approx(rank.item(), rel=1e-6)
+    with pytest.raises(ValueError, match="classification_loss"):
+        LossSettings(n_labels=3, classification_loss="hinge")
+
+
+def test_empty_losses_are_zero():
+    z = torch.zeros((0, 3), requires_grad=True)
+    g = torch.zeros((0,), dtype=torch.long)
+    assert ranking_loss(z, g, 1, 1, 1).item() == 0.0
+    assert total_loss(z, torch.zeros((0, 2)), g, LossSettings(n_labels=3)).item() == 0.0
