@@ -138,13 +138,13 @@ def build_docs(src: SourceDocument, nlp: Language, settings: DocSettings,
     mentions = _trim(src, report)
     doc = nlp.make_doc(src.text)
     doc = _fix_boundaries(doc, mentions, src, settings.boundary_fix, report)
-    set_sentence_starts(doc, char_boundaries(doc, settings.lang, settings.sentences, src.breaks))
+    flags = set_sentence_starts(doc, char_boundaries(doc, settings.lang, settings.sentences, src.breaks))
     sent_of = [0] * len(doc)
     sid = -1
-    for tok in doc:
-        if tok.is_sent_start:
+    for i, flag in enumerate(flags):
+        if flag:
             sid += 1
-        sent_of[tok.i] = sid
+        sent_of[i] = sid
 
     spans: List[Tuple[Span, MentionData]] = []
     for m in mentions:
@@ -212,19 +212,34 @@ def build_docs(src: SourceDocument, nlp: Language, settings: DocSettings,
         set_relations(doc, [(h, t, lab) for h, t, lab, _ in rels.values()])
         doc.user_data[DOC_ID_KEY] = src.id
         return [doc]
-    return _per_sentence(doc, list(rels.values()), src.id)
+    return _per_sentence(doc, flags, list(rels.values()), src.id)
 
 
-def _per_sentence(doc: Doc, rels: List[Tuple[Span, Span, str, str]], doc_id: str) -> List[Doc]:
+def _per_sentence(doc: Doc, flags: List[bool], rels: List[Tuple[Span, Span, str, str]],
+                  doc_id: str) -> List[Doc]:
+    """One Doc per sentence (leading/trailing space tokens left out), built directly."""
+    bounds = [i for i, f in enumerate(flags) if f] + [len(doc)]
+    ents = sorted(doc.ents, key=lambda e: e.start)
     out: List[Doc] = []
-    for k, sent in enumerate(doc.sents):
-        toks = [t for t in sent if not t.is_space]
+    e_idx = 0
+    for k, (s0, s1) in enumerate(zip(bounds, bounds[1:])):
+        toks = [t for t in doc[s0:s1] if not t.is_space]
         if not toks:
             continue
         start, end = toks[0].i, toks[-1].i + 1
-        sdoc = doc[start:end].as_doc()
-        for tok in sdoc:
-            tok.is_sent_start = tok.i == 0
+        words = [t.text for t in doc[start:end]]
+        spaces = [bool(t.whitespace_) for t in doc[start:end]]
+        spaces[-1] = False
+        sdoc = Doc(doc.vocab, words=words, spaces=spaces,
+                   sent_starts=[True] + [False] * (len(words) - 1))
+        while e_idx < len(ents) and ents[e_idx].start < start:
+            e_idx += 1
+        sents_ents = []
+        while e_idx < len(ents) and ents[e_idx].end <= end:
+            e = ents[e_idx]
+            sents_ents.append(Span(sdoc, e.start - start, e.end - start, label=e.label_))
+            e_idx += 1
+        sdoc.ents = sents_ents
         inside = [(h, t, lab) for h, t, lab, _ in rels if start <= h.start and h.end <= end]
         set_relations(sdoc, [
             (Span(sdoc, h.start - start, h.end - start, label=h.label_),

@@ -13,12 +13,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Set, Tuple, Union
 
+from spacy.attrs import SENT_START
 from spacy.tokens import Doc
 
 from ..candidates import count_candidates, learn_type_pairs
 from ..relations import relation_keys
 
 MAX_EXAMPLES = 5
+
+
+def count_sentences(doc: Doc) -> int:
+    """Sentences of ``doc`` (1 when sentence boundaries are unset, 0 when empty)."""
+    if not len(doc):
+        return 0
+    if not doc.has_annotation("SENT_START"):
+        return 1
+    return int((doc.to_array([SENT_START]).astype("int64") == 1).sum()) or 1
 
 
 @dataclass
@@ -62,7 +72,7 @@ class ConversionReport:
 
     def add_doc(self, doc: Doc) -> None:
         """Count the sentences, entities and relations of one output Doc."""
-        self.sentences += sum(1 for s in doc.sents if any(not t.is_space for t in s)) if len(doc) else 0
+        self.sentences += count_sentences(doc)
         for ent in doc.ents:
             self.entities[ent.label_] += 1
         for _, _, label in relation_keys(doc):
@@ -81,7 +91,7 @@ class ConversionReport:
             "path": str(path) if path is not None else None,
             "documents": n_documents,
             "docs_written": len(docs),
-            "sentences": sum(sum(1 for s in d.sents if any(not t.is_space for t in s)) for d in docs if len(d)),
+            "sentences": sum(count_sentences(d) for d in docs),
             "entities": n_ents,
             "relations": n_rels,
             "type_filter_learned_from": filter_source,

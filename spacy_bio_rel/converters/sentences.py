@@ -17,6 +17,8 @@ import bisect
 import re
 from typing import Iterable, List, Sequence
 
+import numpy
+from spacy.attrs import SENT_START
 from spacy.tokens import Doc
 
 MODES = ("rules", "lines", "none")
@@ -52,19 +54,35 @@ def char_boundaries(doc: Doc, lang: str, mode: str, breaks: Iterable[int] = ()) 
     return sorted(out)
 
 
-def set_sentence_starts(doc: Doc, boundaries: Sequence[int]) -> None:
-    """Set ``is_sent_start`` on every token from character ``boundaries``."""
+def sentence_start_flags(doc: Doc, boundaries: Sequence[int]) -> List[bool]:
+    """Per token: does it start a sentence, given character ``boundaries``."""
+    flags: List[bool] = []
     prev_end = None
     for tok in doc:
         if tok.i == 0:
-            tok.is_sent_start = True
+            flags.append(True)
         elif tok.is_space or prev_end is None:
-            tok.is_sent_start = False
+            flags.append(False)
         else:
             k = bisect.bisect_left(boundaries, prev_end)
-            tok.is_sent_start = k < len(boundaries) and boundaries[k] <= tok.idx
+            flags.append(k < len(boundaries) and boundaries[k] <= tok.idx)
         if not tok.is_space:
             prev_end = tok.idx + len(tok.text)
+    return flags
+
+
+def set_flags(doc: Doc, flags: Sequence[bool]) -> None:
+    """Set ``is_sent_start`` on every token at once (True/False, never unknown)."""
+    if len(doc):
+        values = numpy.array([1 if f else -1 for f in flags], dtype="int32").reshape(-1, 1)
+        doc.from_array([SENT_START], values.astype("uint64"))
+
+
+def set_sentence_starts(doc: Doc, boundaries: Sequence[int]) -> List[bool]:
+    """Set ``is_sent_start`` on every token from character ``boundaries``."""
+    flags = sentence_start_flags(doc, boundaries)
+    set_flags(doc, flags)
+    return flags
 
 
 def split_sentences(doc: Doc, lang: str, mode: str = "rules", breaks: Iterable[int] = ()) -> Doc:

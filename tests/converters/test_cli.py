@@ -1,0 +1,44 @@
+import json
+
+from typer.testing import CliRunner
+
+from spacy_bio_rel.cli import app
+
+runner = CliRunner()
+
+
+def test_help_lists_converters():
+    res = runner.invoke(app, ["convert", "--help"])
+    assert res.exit_code == 0
+    for cmd in ("ace", "brat", "conll04", "prodigy"):
+        assert cmd in res.output
+    res = runner.invoke(app, ["convert", "ace", "--help"])
+    assert res.exit_code == 0 and "--metonymy" in res.output and "--span" in res.output
+
+
+def test_convert_ace_folds(fixtures, tmp_path):
+    res = runner.invoke(app, ["convert", "ace", str(fixtures / "ace"), str(tmp_path), "--folds", "0",
+                              "--name", "fx", "--metonymy"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "fx.spacy").exists()
+    data = json.loads((tmp_path / "fx.report.json").read_text())
+    assert data["relations"]["METONYMY"] == 1 and data["documents"] == 1
+    assert "ordered" in data["splits"]["fx"]["candidates"]
+
+
+def test_convert_brat_conll_prodigy(fixtures, tmp_path):
+    for args, out in ((["brat", str(fixtures / "brat")], "brat.spacy"),
+                      (["conll04", str(fixtures / "conll04/small.json")], "small.spacy"),
+                      (["prodigy", str(fixtures / "prodigy/rel.jsonl")], "rel.spacy")):
+        res = runner.invoke(app, ["convert", *args, str(tmp_path)])
+        assert res.exit_code == 0, res.output
+        assert (tmp_path / out).exists()
+        assert "Left out, by reason" in res.output
+
+
+def test_no_documents_exit_code(tmp_path):
+    res = runner.invoke(app, ["convert", "ace", str(tmp_path), str(tmp_path / "out")])
+    assert res.exit_code == 1
+    assert "No documents" in res.output
+    res = runner.invoke(app, ["convert", "brat", str(tmp_path), str(tmp_path / "out")])
+    assert res.exit_code == 1
