@@ -28,7 +28,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .pair_pool import pair_max_pool
+from .pair_pool import pair_max_pool, pair_max_pool_tables
 
 ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu}
 
@@ -173,26 +173,51 @@ class BioTagCNN(nn.Module):
         A = None  # (E, N, Ftot): everything that depends on the sentence and e1
         shared = self._shared_embeddings(words, tags)
         if shared is not None:
-            x = (shared * (pos[None, :] < lengths[:, None])[..., None]).transpose(1, 2)  # (S, Dwt, N)
-            outs = [
-                F.conv1d(F.pad(x, (left, k - 1 - left)), w[:, : self.shared_width])
-                for k, left, w in zip(self.window_sizes, self._left, self.conv_weights)
-            ]
-            A = torch.cat(outs, 1).transpose(1, 2).index_select(0, ent_sent)
-        B = None  # (E, N, Ftot): the part that depends on e2
-        if self.pos1_emb is not None:
+            A = self._packed_convolution(shared, lengths, pos).index_select(0, ent_sent)
+        if self.pos1_emb is None:
+            pooled = pair_max_pool(A.masked_fill(pad, float("-inf")), None, pair_e1, pair_e2)
+        else:
             lengths_e = lengths.index_select(0, ent_sent)
-            G1 = self._position_part(self.pos1_emb, self.shared_width, ent_start, ent_end, lengths_e, N)
-            A = G1 if A is None else A + G1
-            B = self._position_part(
+            table1, ids1 = self._position_table(self.pos1_emb, self.shared_width, ent_start, ent_end, lengths_e, N)
+            table2, ids2 = self._position_table(
                 self.pos2_emb, self.shared_width + self.position_width, ent_start, ent_end, lengths_e, N
             )
-        A = A.masked_fill(pad, float("-inf"))
-        pooled = pair_max_pool(A, B, pair_e1, pair_e2)
+            pooled = pair_max_pool_tables(A, table1, ids1, table2, ids2, pad, pair_e1, pair_e2)
         return self.act(pooled + self.conv_bias)
 
-    def _position_part(self, emb, offset, ent_start, ent_end, ent_length, N):
-        """(E, N, Ftot): convolution of one position-embedding channel block, per entity."""
+    def _packed_convolution(self, x: torch.Tensor, lengths: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        """Convolution of the [word; tag] channels of all sentences: (S, N, Ftot).
+
+        The sentences are packed into one sequence separated by runs of zeros
+        as long as the widest one-sided padding, so each sentence sees exactly
+        its own zero padding and no compute goes to padded positions.
+        """
+        S, N, D = x.shape
+        gap = max(self._max_left, self._n_taps - 1 - self._max_left)
+        valid = pos[None, :] < lengths[:, None]
+        starts = torch.cumsum(lengths + gap, 0) - lengths  # first unit of each sentence
+        L = int(starts[-1] + lengths[-1]) + gap
+        rows = (starts[:, None] + pos[None, :])[valid]
+        packed = x.new_zeros((L, D)).index_copy(0, rows, x[valid]).t()[None]  # (1, D, L)
+        outs = [
+            F.conv1d(F.pad(packed, (left, k - 1 - left)), w[:, :D])
+            for k, left, w in zip(self.window_sizes, self._left, self.conv_weights)
+        ]
+        Y = torch.cat(outs, 1)[0].t()  # (L, Ftot)
+        where = (starts[:, None] + pos[None, :]).clamp(max=L - 1)
+        return Y.index_select(0, where.reshape(-1)).view(S, N, -1)
+
+    def _position_table(self, emb, offset, ent_start, ent_end, ent_length, N):
+        """Table of (filter tap x relative distance) products for one position channel block,
+        and for each entity, position and tap the table row to read.
+
+        ``table[t * (n_dist + 1) + d]`` is the contribution of a unit at
+        relative distance id ``d`` seen through tap ``t`` of every filter; row
+        ``n_dist`` of each tap is zero and is read for taps outside the
+        sentence (exact zero padding). Summing the rows of ``ids[e, n]`` gives
+        the convolution of the position embeddings at position ``n`` for
+        entity ``e``, shape (E, N, Ftot) after gathering.
+        """
         T, max_left, width = self._n_taps, self._max_left, self.position_width
         kernel = torch.cat(
             [
@@ -211,7 +236,4 @@ class BioTagCNN(nn.Module):
         ids = relative_positions(src, ent_start[:, None, None], ent_end[:, None, None], self.max_distance)
         valid = (src >= 0) & (src < ent_length[:, None, None])
         ids = torch.where(valid, ids, torch.full_like(ids, n_dist))
-        ids = ids + torch.arange(T, device=dev) * (n_dist + 1)
-        E = ent_start.shape[0]
-        out = F.embedding_bag(ids.reshape(E * N, T), table, mode="sum")
-        return out.reshape(E, N, -1)
+        return table, ids + torch.arange(T, device=dev) * (n_dist + 1)
