@@ -168,6 +168,9 @@ def convert_prodigy_cmd(
 # so that ``spacy-bio-rel`` and ``python -m spacy_bio_rel`` see its commands.
 
 
+from .experiments import cli as _experiments_cli  # noqa: E402,F401  (evaluate, cv, imbalance)
+
+
 def main() -> None:
     app()
 

@@ -27,7 +27,7 @@ from .losses import CLASSIFICATION_LOSSES, LossSettings, total_loss
 from .ml.architectures import RelScores, resize_model
 from .relations import USER_DATA_KEY, Relation, set_relations
 
-from .readers import SKIP_PAIRS_KEY  # noqa: E402
+from .readers import SKIP_PAIRS_KEY
 
 DEFAULT_MODEL = """
 [model]
@@ -192,10 +192,20 @@ class RelationExtractor(TrainablePipe):
 
     # -- candidates and gold ----------------------------------------------------
     def candidates(self, doc: Doc) -> List[Candidate]:
-        """Candidate pairs of ``doc`` that pass the learned type filter."""
+        """Candidate pairs of ``doc`` that pass the learned type filter.
+
+        Pairs listed under ``doc.user_data["spacy_bio_rel.skip_pairs"]`` (as
+        ``[head_start, head_end, tail_start, tail_end]``, set by the reader's
+        negative sampling) are left out, in training and in prediction.
+        """
         allowed = self._get_state()["type_pairs"]
         directed = self.cfg["directed"]
-        return [c for c in iter_candidates(doc, directed) if c.type_pair(directed) in allowed]
+        cands = [c for c in iter_candidates(doc, directed) if c.type_pair(directed) in allowed]
+        skip = doc.user_data.get(SKIP_PAIRS_KEY)
+        if skip:
+            skip_set = {tuple(x) for x in skip}
+            cands = [c for c in cands if (c.head[0], c.head[1], c.tail[0], c.tail[1]) not in skip_set]
+        return cands
 
     def _gold(self, eg: Example, cands: Sequence[Candidate]) -> numpy.ndarray:
         """Class index per candidate (len(labels) for Other), matched by character offsets."""
@@ -327,12 +337,7 @@ class RelationExtractor(TrainablePipe):
         return self.loss_and_gradient(scores, numpy.concatenate(gold) if gold else numpy.zeros(0, "int64"))
 
     def _training_candidates(self, eg: Example) -> List[Candidate]:
-        cands = self.candidates(eg.predicted)
-        skip = eg.predicted.user_data.get(SKIP_PAIRS_KEY)
-        if skip:
-            skip_set = {tuple(x) for x in skip}
-            cands = [c for c in cands if (c.head[0], c.head[1], c.tail[0], c.tail[1]) not in skip_set]
-        return cands
+        return self.candidates(eg.predicted)
 
     def update(
         self,

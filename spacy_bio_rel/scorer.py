@@ -36,7 +36,11 @@ def _prf(tp: int, n_pred: int, n_gold: int) -> Tuple[float, float, float]:
 
 
 def score_relations(examples: Iterable[Example], directed: bool = True, **kwargs: Any) -> Dict[str, Any]:
-    """``rel_micro_p/r/f``, counts, and ``rel_per_type`` {label: {p, r, f}}."""
+    """``rel_micro_p/r/f``, counts, and ``rel_per_type`` {label: {p, r, f}}.
+
+    The figures are also returned as ``spans_rel_p/r/f/per_type`` so that
+    ``spacy evaluate PIPELINE DATA --spans-key rel`` prints them.
+    """
     tp, n_pred, n_gold = Counter(), Counter(), Counter()
     for eg in examples:
         gold = _keys(eg.reference, directed)
@@ -52,7 +56,7 @@ def score_relations(examples: Iterable[Example], directed: bool = True, **kwargs
     for label in sorted(set(n_gold) | set(n_pred)):
         lp, lr, lf = _prf(tp[label], n_pred[label], n_gold[label])
         per_type[label] = {"p": lp, "r": lr, "f": lf}
-    return {
+    scores = {
         "rel_micro_p": p,
         "rel_micro_r": r,
         "rel_micro_f": f,
@@ -61,6 +65,10 @@ def score_relations(examples: Iterable[Example], directed: bool = True, **kwargs
         "rel_n_correct": float(sum(tp.values())),
         "rel_per_type": per_type,
     }
+    # The same figures under the keys `spacy evaluate --spans-key rel` prints
+    # (as "SPAN P/R/F" and a per-type table).
+    scores.update({"spans_rel_p": p, "spans_rel_r": r, "spans_rel_f": f, "spans_rel_per_type": per_type})
+    return scores
 
 
 @registry.scorers("spacy-bio-rel.relation_scorer.v1")

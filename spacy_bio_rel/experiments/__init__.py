@@ -1,0 +1,1 @@
+"""The paper's experiments: named variants, cross-validation, imbalance curve."""

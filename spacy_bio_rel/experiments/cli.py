@@ -1,0 +1,87 @@
+"""``spacy-bio-rel evaluate | cv | imbalance``."""
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from spacy.cli._util import parse_config_overrides
+
+from ..cli import app
+from ..evaluate import evaluate_gold_entities, format_scores, write_scores
+from .runner import run_cv
+from .variants import resolve
+
+LANG_HELP = "Language of the pool's Docs: 'en' or 'zh'."
+
+
+def _overrides(items: List[str]):
+    args = []
+    for item in items:
+        if "=" not in item:
+            raise typer.BadParameter(f"--set takes KEY=VALUE (a config path such as training.max_epochs=5), got {item!r}")
+        key, value = item.split("=", 1)
+        args += [f"--{key}", value]
+    return parse_config_overrides(args)
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    model: Path = typer.Argument(..., help="Trained pipeline folder (e.g. training/conll04/model-best)."),
+    data: Path = typer.Argument(..., help="DocBin (.spacy) file or folder with gold entities and relations."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write all figures to this JSON file."),
+    negative_ratio: Optional[float] = typer.Option(None, help="Sample negatives to this negative:positive ratio."),
+    seed: int = typer.Option(0, help="Seed of the negative sampling."),
+):
+    """Score a pipeline on DocBins in the gold-entity setting (protocol.md): micro P/R/F1, per label,
+    instance counts and ratio. (`spacy evaluate` builds Docs from raw text, without entities.)"""
+    scores = evaluate_gold_entities(model, data, negative_ratio=negative_ratio, seed=seed)
+    typer.echo(format_scores(scores))
+    if output:
+        write_scores(scores, output)
+        typer.echo(f"wrote {output}")
+
+
+@app.command("cv")
+def cv_cmd(
+    config: Path = typer.Argument(..., help="Base training config (configs/en_wordwise.cfg, configs/zh_charwise.cfg)."),
+    pool: List[Path] = typer.Argument(..., help="DocBins whose documents form the cross-validation pool."),
+    output: Path = typer.Option(..., "--output", "-o", help="Results folder (resumable)."),
+    variants: str = typer.Option("ablation", help="Comma-separated variants or groups: baseline, tag, mtl, mtl_tag, "
+                                 "tag_ce, tag_ce_ranking, mtl_tag_ce; 'ablation' (Tables 1-2), 'loss' (Table 4)."),
+    lang: str = typer.Option("en", help=LANG_HELP),
+    folds: int = typer.Option(5, help="Number of document-level folds."),
+    max_folds: Optional[int] = typer.Option(None, help="Run only the first N folds (report says which)."),
+    seed: int = typer.Option(0, help="Seed of the folds, the dev hold-out and training."),
+    dev_fraction: float = typer.Option(0.1, help="Share of each training part held out to pick the checkpoint."),
+    corpus: str = typer.Option("", help="Corpus name for the report."),
+    paper: str = typer.Option("", help="Print the paper's figures beside ours: 'ace05-en' or 'ace05-zh'."),
+    gpu_id: int = typer.Option(-1, help="GPU id, -1 for CPU."),
+    set_: List[str] = typer.Option([], "--set", help="Config override KEY=VALUE, e.g. training.max_epochs=10 (repeatable)."),
+):
+    """K-fold cross-validation of the paper's variants: mean and std of P/R/F1 and per label."""
+    run_cv(config, pool, resolve(variants.split(",")), output, lang=lang, folds=folds, seed=seed,
+           max_folds=max_folds, overrides=_overrides(set_), dev_fraction=dev_fraction, gpu_id=gpu_id,
+           corpus=corpus, paper=paper)
+    typer.echo((output / "results.md").read_text(encoding="utf-8"))
+
+
+@app.command("imbalance")
+def imbalance_cmd(
+    config: Path = typer.Argument(..., help="Base training config."),
+    pool: List[Path] = typer.Argument(..., help="DocBins whose documents form the cross-validation pool."),
+    output: Path = typer.Option(..., "--output", "-o", help="Results folder (resumable)."),
+    ratios: str = typer.Option("0.5,1,5,10,15,full", help="Negative:positive ratios; 'full' keeps all negatives."),
+    variants: str = typer.Option("baseline,mtl_tag", help="Variants to compare (the paper: baseline,mtl_tag)."),
+    lang: str = typer.Option("zh", help=LANG_HELP),
+    folds: int = typer.Option(5, help="Number of document-level folds."),
+    max_folds: Optional[int] = typer.Option(None, help="Run only the first N folds."),
+    seed: int = typer.Option(0, help="Seed of folds, negative sampling and training."),
+    corpus: str = typer.Option("", help="Corpus name for the report and plot."),
+    gpu_id: int = typer.Option(-1, help="GPU id, -1 for CPU."),
+    set_: List[str] = typer.Option([], "--set", help="Config override KEY=VALUE (repeatable)."),
+):
+    """F1 against the negative:positive ratio (the paper's Figure 3): negatives are sampled with a fixed
+    seed in training, dev and test parts alike; writes results.md, results.json and imbalance.png."""
+    parsed = [None if r.strip() == "full" else float(r) for r in ratios.split(",")]
+    run_cv(config, pool, resolve(variants.split(",")), output, lang=lang, folds=folds, seed=seed,
+           max_folds=max_folds, overrides=_overrides(set_), ratios=parsed, gpu_id=gpu_id, corpus=corpus)
+    typer.echo((output / "results.md").read_text(encoding="utf-8"))

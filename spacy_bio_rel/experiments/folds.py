@@ -1,0 +1,57 @@
+"""Document-level folds of a pool of DocBins."""
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import spacy
+from spacy.tokens import Doc, DocBin
+
+from ..converters.docs import DOC_ID_KEY
+from ..converters.splits import kfold
+
+
+def read_pool(paths: Sequence[Path], lang: str) -> List[Doc]:
+    vocab = spacy.blank(lang).vocab
+    docs: List[Doc] = []
+    for p in paths:
+        p = Path(p)
+        if not p.exists():
+            raise ValueError(f"Pool file {p} does not exist")
+        part = list(DocBin().from_disk(p).get_docs(vocab))
+        for i, d in enumerate(part):
+            d.user_data.setdefault(DOC_ID_KEY, f"{p.stem}:{i}")
+        docs.extend(part)
+    if not docs:
+        raise ValueError(f"The pool {list(map(str, paths))} holds no documents")
+    return docs
+
+
+def write_docs(docs: Sequence[Doc], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = DocBin(store_user_data=True)
+    for d in docs:
+        db.add(d)
+    db.to_disk(path)
+
+
+def make_folds(paths: Sequence[Path], lang: str, k: int, seed: int, out_dir: Path) -> List[Path]:
+    """``fold0.spacy`` ... under ``out_dir``: all Docs of a document go to one fold (skipped if present)."""
+    files = [out_dir / f"fold{i}.spacy" for i in range(k)]
+    if all(f.exists() for f in files):
+        return files
+    docs = read_pool(paths, lang)
+    folds = kfold([d.user_data[DOC_ID_KEY] for d in docs], k, seed)
+    where: Dict[str, int] = {doc_id: i for i, ids in enumerate(folds) for doc_id in ids}
+    for i, f in enumerate(files):
+        write_docs([d for d in docs if where[d.user_data[DOC_ID_KEY]] == i], f)
+    return files
+
+
+def split_dev(docs: Sequence[Doc], fraction: float, seed: int):
+    """Hold out about ``fraction`` of the documents (by id) for checkpoint selection."""
+    import random
+
+    ids = sorted({d.user_data[DOC_ID_KEY] for d in docs})
+    random.Random(seed).shuffle(ids)
+    n_dev = max(1, int(round(len(ids) * fraction)))
+    dev_ids = set(ids[:n_dev])
+    return [d for d in docs if d.user_data[DOC_ID_KEY] not in dev_ids], [d for d in docs if d.user_data[DOC_ID_KEY] in dev_ids]

@@ -1,0 +1,201 @@
+"""Cross-validation of named variants, and the imbalance curve.
+
+Layout of an output folder (every step is skipped when its ``scores.json``
+exists, so an interrupted run resumes where it stopped)::
+
+    OUT/folds/fold{i}.spacy                    document-level folds of the pool
+    OUT/runs/<variant>[/ratio-R]/fold{i}/       data/, model/, scores.json
+    OUT/results.json, OUT/results.md            every figure, exact configs
+    OUT/imbalance.png                           (imbalance runs)
+"""
+import json
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import spacy
+from spacy.tokens import DocBin
+
+from ..evaluate import evaluate_gold_entities
+from .folds import make_folds, split_dev, write_docs
+from .variants import PAPER, TITLES, VARIANTS
+
+
+class Progress:
+    """Prints which step runs, and an estimate of the time left from the steps done so far."""
+
+    def __init__(self, total: int, stream=sys.stderr):
+        self.total, self.done, self.run_times, self.stream = total, 0, [], stream
+
+    def start(self, label: str) -> None:
+        left = self.total - self.done
+        eta = f", about {_fmt(statistics.mean(self.run_times) * left)} left" if self.run_times else ""
+        print(f"[{self.done + 1}/{self.total}] {label}{eta}", file=self.stream, flush=True)
+        self._t = time.time()
+
+    def finish(self, trained: bool) -> None:
+        self.done += 1
+        if trained:
+            self.run_times.append(time.time() - self._t)
+
+
+def _fmt(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+def train_and_evaluate(config: Path, train_docs, test_path: Path, run_dir: Path, overrides: Dict[str, Any],
+                       seed: int, dev_fraction: float, negative_ratio: Optional[float], gpu_id: int) -> Dict:
+    """One fold: train (checkpoint chosen on a dev part of the training folds), evaluate on the test fold."""
+    from spacy.cli.train import train as spacy_train
+
+    train_part, dev_part = split_dev(train_docs, dev_fraction, seed)
+    write_docs(train_part, run_dir / "data" / "train.spacy")
+    write_docs(dev_part, run_dir / "data" / "dev.spacy")
+    over = dict(overrides)
+    over.update({"paths.train": str(run_dir / "data" / "train.spacy"), "paths.dev": str(run_dir / "data" / "dev.spacy"),
+                 "system.seed": seed, "corpora.train.negative_ratio": negative_ratio})
+    if negative_ratio is not None:
+        over["corpora.dev.negative_ratio"] = negative_ratio
+    t0 = time.time()
+    spacy_train(config, run_dir / "model", use_gpu=gpu_id, overrides=over)
+    train_s = time.time() - t0
+    scores = evaluate_gold_entities(run_dir / "model" / "model-best", test_path, negative_ratio=negative_ratio, seed=seed)
+    scores["train_seconds"] = train_s
+    scores["overrides"] = {k: v for k, v in over.items()}
+    (run_dir / "scores.json").write_text(json.dumps(scores, indent=2, ensure_ascii=False), encoding="utf-8")
+    return scores
+
+
+def _read_docs(paths: Sequence[Path], vocab):
+    return [d for p in paths for d in DocBin().from_disk(p).get_docs(vocab)]
+
+
+def run_cv(config: Path, pool: Sequence[Path], variants: List[str], output: Path, *, lang: str, folds: int = 5,
+           seed: int = 0, max_folds: Optional[int] = None, overrides: Optional[Dict[str, Any]] = None,
+           ratios: Sequence[Optional[float]] = (None,), dev_fraction: float = 0.1, gpu_id: int = -1,
+           corpus: str = "", paper: str = "") -> Dict:
+    """Train and evaluate every (variant, ratio, fold); write and return the summary."""
+    output.mkdir(parents=True, exist_ok=True)
+    fold_files = make_folds(pool, lang, folds, seed, output / "folds")
+    use = list(range(folds if max_folds is None else min(folds, max_folds)))
+    vocab = spacy.blank(lang).vocab
+    steps = [(v, r, i) for v in variants for r in ratios for i in use]
+    progress = Progress(len(steps))
+    results: Dict[str, Any] = {}
+    for v, r, i in steps:
+        run_dir = output / "runs" / v / ("" if r is None else f"ratio-{r:g}") / f"fold{i}"
+        progress.start(f"variant {v}, ratio {'full' if r is None else r}, fold {i + 1}/{folds}")
+        done = (run_dir / "scores.json").exists()
+        if done:
+            scores = json.loads((run_dir / "scores.json").read_text(encoding="utf-8"))
+        else:
+            over = dict(overrides or {})
+            over.update(VARIANTS[v])
+            train_docs = _read_docs([f for j, f in enumerate(fold_files) if j != i], vocab)
+            scores = train_and_evaluate(config, train_docs, fold_files[i], run_dir, over, seed, dev_fraction, r, gpu_id)
+        progress.finish(trained=not done)
+        f = scores
+        print(f"    P {100 * f['rel_micro_p']:.1f}  R {100 * f['rel_micro_r']:.1f}  F1 {100 * f['rel_micro_f']:.1f}",
+              file=sys.stderr, flush=True)
+        results.setdefault(v, {}).setdefault("full" if r is None else f"{r:g}", []).append(scores)
+    summary = summarise(results, config=config, pool=pool, folds=folds, used_folds=use, seed=seed,
+                        overrides=overrides or {}, corpus=corpus, paper=paper)
+    (output / "results.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+    (output / "results.md").write_text(to_markdown(summary), encoding="utf-8")
+    if len(ratios) > 1:
+        plot_imbalance(summary, output / "imbalance.png")
+    return summary
+
+
+def _mean_std(values: List[float]) -> Dict[str, float]:
+    return {"mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
+
+
+def summarise(results: Dict, *, config: Path, pool, folds, used_folds, seed, overrides, corpus, paper) -> Dict:
+    out: Dict[str, Any] = {
+        "corpus": corpus, "pool": [str(p) for p in pool], "config": str(config),
+        "config_text": Path(config).read_text(encoding="utf-8"), "overrides": overrides,
+        "folds": folds, "folds_run": [i + 1 for i in used_folds], "seed": seed, "paper": paper, "variants": {},
+    }
+    for v, by_ratio in results.items():
+        out["variants"][v] = {"title": TITLES[v], "overrides": VARIANTS[v], "ratios": {}}
+        for r, runs in by_ratio.items():
+            labels = sorted({lab for s in runs for lab in s["rel_per_type"]})
+            out["variants"][v]["ratios"][r] = {
+                "p": _mean_std([s["rel_micro_p"] for s in runs]),
+                "r": _mean_std([s["rel_micro_r"] for s in runs]),
+                "f": _mean_std([s["rel_micro_f"] for s in runs]),
+                "per_label": {lab: {k: _mean_std([s["rel_per_type"].get(lab, {}).get(k, 0.0) for s in runs])
+                                    for k in ("p", "r", "f")} for lab in labels},
+                "instances": [s["counts"] for s in runs],
+                "folds": [{"p": s["rel_micro_p"], "r": s["rel_micro_r"], "f": s["rel_micro_f"],
+                           "train_seconds": s.get("train_seconds")} for s in runs],
+            }
+    return out
+
+
+def _pm(ms: Dict[str, float]) -> str:
+    return f"{100 * ms['mean']:.1f} ± {100 * ms['std']:.1f}"
+
+
+def to_markdown(summary: Dict) -> str:
+    paper = PAPER.get(summary.get("paper", ""), {})
+    folds = summary["folds_run"]
+    lines = [f"# {summary['corpus'] or 'Results'}", "",
+             f"Config `{summary['config']}`, seed {summary['seed']}, {summary['folds']}-fold document-level "
+             f"cross-validation (folds run: {', '.join(map(str, folds))}); mean ± std over folds, %.", ""]
+    ratios = sorted({r for v in summary["variants"].values() for r in v["ratios"]}, key=_ratio_key)
+    for r in ratios:
+        if len(ratios) > 1:
+            lines += [f"## negative:positive = {r}", ""]
+        head = "| Model | P | R | F1 |" + (f" paper {summary['paper']} P / R / F1 |" if paper else "")
+        lines += [head, "|---|---|---|---|" + ("---|" if paper else "")]
+        for v, data in summary["variants"].items():
+            if r not in data["ratios"]:
+                continue
+            d = data["ratios"][r]
+            row = f"| {data['title']} | {_pm(d['p'])} | {_pm(d['r'])} | {_pm(d['f'])} |"
+            if paper:
+                ref = paper.get(v)
+                row += f" {' / '.join(f'{x:.1f}' for x in ref)} |" if ref else " |"
+            lines.append(row)
+        lines.append("")
+    lines += ["## Per label (F1, mean ± std)", ""]
+    for v, data in summary["variants"].items():
+        for r, d in data["ratios"].items():
+            labels = ", ".join(f"{lab} {_pm(x['f'])}" for lab, x in d["per_label"].items())
+            lines.append(f"- {data['title']} ({r}): {labels}")
+    return "\n".join(lines) + "\n"
+
+
+def _ratio_key(r: str) -> float:
+    return math.inf if r == "full" else float(r)
+
+
+def plot_imbalance(summary: Dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.4), dpi=110)
+    for v, data in summary["variants"].items():
+        rs = sorted(data["ratios"], key=_ratio_key)
+        finite = [r for r in rs if r != "full"]
+        ax.errorbar([float(r) for r in finite], [100 * data["ratios"][r]["f"]["mean"] for r in finite],
+                    yerr=[100 * data["ratios"][r]["f"]["std"] for r in finite], marker="o", capsize=3,
+                    label=data["title"])
+        if "full" in data["ratios"]:
+            ax.axhline(100 * data["ratios"]["full"]["f"]["mean"], ls=":", lw=1,
+                       color=ax.lines[-1].get_color(), label=f"{data['title']} (all negatives)")
+    ax.set_xlabel("negative : positive instances")
+    ax.set_ylabel("F1 (%)")
+    ax.set_title(summary.get("corpus") or "Imbalance")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
