@@ -1,0 +1,64 @@
+"""`python -m spacy train` with the shipped configs, on tiny DocBins."""
+import json
+import subprocess
+import sys
+
+import pytest
+import spacy
+from spacy.tokens import DocBin
+
+from conftest import REPO, make_doc, planted_docs
+
+SMALL = [
+    "--components.relation_extractor.model.word_width", "16", "--components.relation_extractor.model.tag_width", "8",
+    "--components.relation_extractor.model.position_width", "8", "--components.relation_extractor.model.n_filters", "8",
+    "--components.relation_extractor.model.window_sizes", "[2,3]", "--components.relation_extractor.min_freq", "1",
+    "--training.max_epochs", "3", "--training.eval_frequency", "5",
+]
+
+
+def _write(docs, path):
+    db = DocBin(store_user_data=True)
+    for d in docs:
+        db.add(d)
+    db.to_disk(path)
+
+
+def chinese_docs(nlp, n=24):
+    docs = []
+    for i in range(n):
+        name, org = ["张三", "李四", "王五"][i % 3], ["北京大学", "清华大学"][i % 2]
+        text = f"{name}在{org}工作。"
+        chars = list(text)
+        doc = make_doc(nlp, chars, [(0, 2, "PER"), (3, 7, "ORG")], [(0, 1, "ORG-AFF")],
+                       sent_starts=[True] + [False] * (len(chars) - 1))
+        docs.append(doc)
+    return docs
+
+
+@pytest.mark.parametrize("lang,config", [("en", "en_wordwise.cfg"), ("zh", "zh_charwise.cfg")])
+def test_spacy_train_with_shipped_config(tmp_path, lang, config):
+    nlp = spacy.blank(lang)
+    docs = planted_docs(nlp, 24) if lang == "en" else chinese_docs(nlp)
+    _write(docs[:16], tmp_path / "train.spacy")
+    _write(docs[16:], tmp_path / "dev.spacy")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "spacy", "train", str(REPO / "configs" / config), "--output", str(out),
+           "--paths.train", str(tmp_path / "train.spacy"), "--paths.dev", str(tmp_path / "dev.spacy")] + SMALL
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "REL_MICRO_F" in res.stdout
+    meta = json.loads((out / "model-best" / "meta.json").read_text())
+    assert "rel_micro_f" in meta["performance"]
+    loaded = spacy.load(out / "model-best")
+    pipe = loaded.get_pipe("relation_extractor")
+    assert pipe.cfg["granularity"] == ("token" if lang == "en" else "char")
+    assert pipe.cfg["directed"] is (lang == "zh")
+    if lang == "zh":
+        assert (pipe.cfg["margin_pos"], pipe.cfg["margin_neg"], pipe.cfg["threshold"]) == (4.5, -0.5, 1.0)
+        assert [t.text for t in loaded.make_doc("张三工作")] == ["张", "三", "工", "作"]
+    # `spacy evaluate --spans-key rel` prints our figures (here without entities: the predicted-entity setting)
+    res = subprocess.run([sys.executable, "-m", "spacy", "evaluate", str(out / "model-best"),
+                          str(tmp_path / "dev.spacy"), "--spans-key", "rel"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "SPAN F" in res.stdout
