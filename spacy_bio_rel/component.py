@@ -6,7 +6,6 @@ Doc (:mod:`.relations`). Learned state (labels, the type-pair filter, the unit
 vocabulary, the entity labels for BIO tags) lives in ``self.cfg`` and travels
 with ``to_disk``.
 """
-from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy
@@ -418,33 +417,27 @@ class RelationExtractor(TrainablePipe):
         self.model.initialize()
 
     # -- serialisation ------------------------------------------------------------
-    def from_disk(self, path, *, exclude=tuple()):
-        def load_model(p: Path) -> None:
-            self._state = None
-            if self.is_initialized:
-                self._resize()
-            with p.open("rb") as f:
-                self.model.from_bytes(f.read())
+    def _load_weights(self, data: bytes) -> None:
+        """Size the network from the loaded cfg, then load its weights."""
+        self._state = None
+        if self.is_initialized:
+            self._resize()
+        self.model.from_bytes(data)
 
+    def from_disk(self, path, *, exclude=tuple()):
         deserialize = {
             "vocab": lambda p: self.vocab.from_disk(p, exclude=exclude),
             "cfg": lambda p: self.cfg.update(srsly.read_json(p)),
-            "model": load_model,
+            "model": lambda p: self._load_weights(p.read_bytes()),
         }
         util.from_disk(path, deserialize, exclude)
         return self
 
     def from_bytes(self, bytes_data, *, exclude=tuple()):
-        def load_model(b: bytes) -> None:
-            self._state = None
-            if self.is_initialized:
-                self._resize()
-            self.model.from_bytes(b)
-
         deserialize = {
             "vocab": lambda b: self.vocab.from_bytes(b, exclude=exclude),
             "cfg": lambda b: self.cfg.update(srsly.json_loads(b)),
-            "model": load_model,
+            "model": self._load_weights,
         }
         util.from_bytes(bytes_data, deserialize, exclude)
         return self
