@@ -147,7 +147,20 @@ def to_markdown(summary: Dict) -> str:
     lines = [f"# {summary['corpus'] or 'Results'}", "",
              f"Config `{summary['config']}`, seed {summary['seed']}, {summary['folds']}-fold document-level "
              f"cross-validation (folds run: {', '.join(map(str, folds))}); mean ± std over folds, %.", ""]
+    if summary.get("pool"):
+        lines += ["Pool: " + ", ".join(f"`{p}`" for p in summary["pool"]) + ".", ""]
+    if summary.get("overrides"):
+        lines += ["Overrides of the config: " + ", ".join(f"`{k}={v}`" for k, v in summary["overrides"].items())
+                  + ".", ""]
     ratios = sorted({r for v in summary["variants"].values() for r in v["ratios"]}, key=_ratio_key)
+    if len(ratios) > 1:  # the curve of Figure 3 as a table: F1 per ratio and variant
+        variants = summary["variants"]
+        lines += ["| negative:positive | " + " | ".join(f"{d['title']} F1" for d in variants.values()) + " |",
+                  "|---|" + "---|" * len(variants)]
+        for r in ratios:
+            cells = [_pm(d["ratios"][r]["f"]) if r in d["ratios"] else "" for d in variants.values()]
+            lines.append(f"| {r} | " + " | ".join(cells) + " |")
+        lines.append("")
     for r in ratios:
         if len(ratios) > 1:
             lines += [f"## negative:positive = {r}", ""]

@@ -81,6 +81,10 @@ def test_imbalance_curve_and_plot(pool, tmp_path):
     counts = ratios["0.5"]["instances"][0]
     assert counts["negative"] <= round(0.5 * counts["positive"]) + 1
     assert (out / "imbalance.png").stat().st_size > 1000
+    md = (out / "results.md").read_text(encoding="utf-8")
+    f_half = 100 * ratios["0.5"]["f"]["mean"]
+    assert "| negative:positive | Baseline F1 |" in md and f"| 0.5 | {f_half:.1f} ± " in md
+    assert "Overrides of the config: " in md
 
 
 def test_evaluate_cli(pool, tmp_path):
