@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import spacy
 import torch
@@ -58,13 +58,15 @@ def load_examples(path: Path, lang: str) -> List[Example]:
     return out
 
 
-def build(lang: str, examples: List[Example], seed: int, gpu: int):
+def build(lang: str, examples: List[Example], seed: int, gpu: int, model: Optional[Dict] = None):
+    """An initialised pipeline of the shipped config with ordered pairs; ``model`` overrides model settings."""
     if gpu >= 0:
         spacy.require_gpu(gpu)
     config = spacy.util.load_config(CONFIGS[lang])
     config["components"]["relation_extractor"]["directed"] = True  # the protocol: ordered pairs
+    config["components"]["relation_extractor"]["model"].update(model or {})
+    spacy.util.fix_random_seed(seed)  # before building: the network's weights are drawn there
     nlp = spacy.util.load_model_from_config(config, auto_fill=True)
-    spacy.util.fix_random_seed(seed)
     nlp.initialize(lambda: examples)
     return nlp
 
