@@ -20,11 +20,13 @@ lie further apart than ``max_length``, the window starts at the earlier target
 and the later one is cut off; its relative positions are still computed from
 its true place (and clipped), so nothing crashes.
 """
+import bisect
+import itertools
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
 from .candidates import Candidate, Offsets
 
@@ -147,11 +149,21 @@ def featurize_sentence(
     tag_vocab: TagVocab,
     granularity: str,
     lowercase: bool,
+    doc_ents: Optional[Sequence[Span]] = None,
 ) -> SentenceFeatures:
+    """Unit and tag ids of one sentence and the unit span of each entity in it.
+
+    ``doc_ents``: ``doc.ents`` computed once by a caller that featurizes many
+    sentences of the same Doc (``doc.ents`` builds every Span anew).
+    """
     units, to_units = sentence_units(doc, sent, granularity, lowercase)
     ents = {}
     spans = []
-    for ent in doc.ents:
+    all_ents = doc.ents if doc_ents is None else doc_ents
+    first = bisect.bisect_left([e.start for e in all_ents], sent[0]) if doc_ents is not None else 0
+    for ent in itertools.islice(all_ents, first, None):
+        if ent.start >= sent[1]:
+            break
         if ent.start >= sent[0] and ent.end <= sent[1]:
             us, ue = to_units(ent.start, ent.end)
             ents[(ent.start, ent.end)] = (us, ue)
@@ -203,12 +215,13 @@ class Featurizer:
         pair_e1: List[int] = []
         pair_e2: List[int] = []
         for d, (doc, doc_cands) in enumerate(zip(docs, cands)):
+            doc_ents = doc.ents if doc_cands else ()
             for c in doc_cands:
                 key = (d, c.sent)
                 feats = cache.get(key)
                 if feats is None:
                     feats = featurize_sentence(
-                        doc, c.sent, self.unit_vocab, self.tag_vocab, self.granularity, self.lowercase
+                        doc, c.sent, self.unit_vocab, self.tag_vocab, self.granularity, self.lowercase, doc_ents
                     )
                     cache[key] = feats
                 u1, u2 = feats.ents[c.head], feats.ents[c.tail]

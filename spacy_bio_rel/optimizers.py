@@ -4,6 +4,7 @@ Thinc's ``Optimizer`` implements Adam and SGD but refuses ``beta1 = 0`` (the
 RMSprop case), so this subclass adds the plain RMSprop rule:
 ``v = rho * v + (1 - rho) * g**2``; ``w -= lr * g / (sqrt(v) + eps)``.
 """
+import torch
 from thinc.api import Optimizer
 from thinc.backends import get_array_ops
 from thinc.types import FloatsXd
@@ -16,6 +17,7 @@ class RMSprop(Optimizer):
         super().__init__(learn_rate, L2=L2, grad_clip=grad_clip, use_averages=use_averages,
                          beta1=0.0, beta2=rho, eps=eps)
         self.rho = rho
+        self._scratch = {}
 
     def __call__(self, key, weights: FloatsXd, gradient: FloatsXd, *, lr_scale: float = 1.0):
         if len(gradient) < 1:
@@ -28,11 +30,16 @@ class RMSprop(Optimizer):
             gradient = ops.clip_gradient(gradient, self.grad_clip)
         if key not in self.mom2:
             self.mom2[key] = ops.alloc(weights.shape, dtype="float32")
-        v = self.mom2[key]
-        v *= self.rho
-        v += (1.0 - self.rho) * gradient * gradient
-        weights -= (lr_scale * self.learn_rate) * gradient / (ops.xp.sqrt(v) + self.eps)
-        gradient *= 0
+        # In place, through torch views of the same memory (numpy or cupy):
+        # multi-threaded, and no fresh parameter-sized temporaries per step.
+        w, g, v = (torch.from_dlpack(a) for a in (weights, gradient, self.mom2[key]))
+        v.mul_(self.rho).addcmul_(g, g, value=1.0 - self.rho)
+        denom = self._scratch.get(key)
+        if denom is None or denom.shape != v.shape or denom.device != v.device:
+            denom = self._scratch[key] = torch.empty_like(v)  # reused: no fresh pages per step
+        torch.sqrt(v, out=denom).add_(self.eps)
+        w.addcdiv_(g, denom, value=-(lr_scale * self.learn_rate))
+        g.zero_()
         if self.averages is not None:
             if key not in self.averages:
                 self.averages[key] = ops.alloc(weights.shape, dtype="float32")

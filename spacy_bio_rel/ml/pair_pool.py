@@ -1,113 +1,131 @@
-"""Max-pooling of pair feature maps without materialising them all at once.
+"""Pair max-pooling of summed table rows, without materialising per-pair maps.
 
-``pair_max_pool(A, B, i, j)[p, f] = max_n A[i[p], n, f] + B[j[p], n, f]``.
+For every entity ``e`` and position ``n`` of its sentence, the convolution
+output (before bias and non-linearity) is a sum of rows of four tables
+(see :class:`~spacy_bio_rel.ml.torch_model.BioTagCNN`), each row read
+through one filter tap:
 
-The forward pass works through the pairs in chunks small enough to stay in
-cache; the backward pass scatters each pooled gradient to its argmax position
-only (what max-pooling's gradient is), instead of building dense (P, N, F)
-gradients.
+- ``table_w[ids_w[s, n, :]]``, ``table_t[ids_t[s, n, :]]``: the units and
+  BIO tags of the entity's sentence ``s = ent_sent[e]``,
+- ``table_1[ids_1[e, n, :]]``: the distances to ``e`` as first entity,
+- ``table_2[ids_2[e, n, :]]``: the distances to ``e`` as second entity,
+
+and a pair ``p = (e1, e2)`` pools ``max_n A[e1, n] + B[e2, n]`` with ``A``
+the first three sums and ``B`` the fourth. Any table may be None (feature
+switched off).
+
+The forward pass gathers the sums with ``embedding_bag`` and pools the pairs
+in chunks small enough to stay in cache. The backward pass sends each pooled
+gradient to its argmax position only (max-pooling's gradient) and from there
+straight to the table rows that position read: P x taps x F additions
+instead of a dense pass over every entity, position and tap.
 """
 from typing import Optional
 
+import numpy
 import torch
 
 CHUNK_ELEMENTS = 1 << 19  # pair-chunk size: about 2 MB of float32 per buffer
 
 
-def _pool_forward(A, B, i, j):
-    """Chunked ``max_n A[i] + B[j]``: values and argmax positions, (P, F) each."""
+def _pool_forward(A, B, i, j, lengths, with_argmax=True):
+    """Chunked ``max_n A[i] + B[j]``: values and argmax positions, (P, F) each
+    (argmax None if not ``with_argmax``: max alone is several times faster).
+
+    Pairs are visited from the shortest sentence to the longest, and each
+    chunk only scans the positions its longest sentence has (the rest is
+    -inf padding).
+    """
     P = i.shape[0]
     _, N, F = A.shape
     out = A.new_empty((P, F))
-    arg = torch.empty((P, F), dtype=torch.long, device=A.device)
-    step = max(1, CHUNK_ELEMENTS // max(1, N * F))
-    for s in range(0, P, step):
-        e = min(P, s + step)
-        h = A.index_select(0, i[s:e])
+    arg = torch.empty((P, F), dtype=torch.long, device=A.device) if with_argmax else None
+    order = torch.argsort(lengths.index_select(0, i))
+    ends = lengths.index_select(0, i.index_select(0, order)).clamp(min=1).cpu().numpy()
+    budget = max(1, CHUNK_ELEMENTS // max(1, F))  # pairs x positions per chunk
+    s = 0
+    while s < P:
+        # lengths ascend, so a chunk [s, e) scans (e - s) * ends[e - 1] positions
+        cost = numpy.arange(1, P - s + 1) * ends[s:]
+        e = s + max(1, int(numpy.searchsorted(cost, budget, side="right")))
+        n = int(ends[e - 1])
+        rows = order[s:e]
+        h = A[:, :n].index_select(0, i.index_select(0, rows))
         if B is not None:
-            h.add_(B.index_select(0, j[s:e]))
-        torch.max(h, 1, out=(out[s:e], arg[s:e]))
+            h.add_(B[:, :n].index_select(0, j.index_select(0, rows)))
+        if with_argmax:
+            values, where = torch.max(h, 1)
+            arg.index_copy_(0, rows, where)
+        else:
+            values = torch.amax(h, 1)
+        out.index_copy_(0, rows, values)
+        s = e
     return out, arg
 
 
-class _PairMaxPool(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, A, B, i, j):
-        out, arg = _pool_forward(A, B, i, j)
-        ctx.save_for_backward(i, j if B is not None else None, arg)
-        ctx.shapes = (A.shape, None if B is None else B.shape)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        i, j, arg = ctx.saved_tensors
-        a_shape, b_shape = ctx.shapes
-        _, N, F = a_shape
-        f = torch.arange(F, device=grad.device)[None, :]
-        grad = grad.contiguous()
-        dA = dB = None
-        if ctx.needs_input_grad[0]:
-            flat = (i[:, None] * N + arg) * F + f
-            dA = grad.new_zeros(a_shape).view(-1).index_add_(0, flat.view(-1), grad.view(-1)).view(a_shape)
-        if b_shape is not None and ctx.needs_input_grad[1]:
-            flat = (j[:, None] * N + arg) * F + f
-            dB = grad.new_zeros(b_shape).view(-1).index_add_(0, flat.view(-1), grad.view(-1)).view(b_shape)
-        return dA, dB, None, None
-
-
-def pair_max_pool(A: torch.Tensor, B: Optional[torch.Tensor], i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
-    return _PairMaxPool.apply(A, B, i, j)
-
-
 def _bag(table: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-    E, N, T = ids.shape
-    return torch.nn.functional.embedding_bag(ids.reshape(E * N, T), table, mode="sum").reshape(E, N, -1)
+    B, N, T = ids.shape
+    return torch.nn.functional.embedding_bag(ids.reshape(B * N, T), table, mode="sum").reshape(B, N, -1)
+
+
+def _table_grad(grad, arg, ids, idx, shape):
+    """Gradient of a table: each pooled value's gradient to the rows its argmax read."""
+    P, F = grad.shape
+    T = ids.shape[2]
+    rows = ids.index_select(0, idx).transpose(1, 2).gather(2, arg[:, None, :].expand(P, T, F))  # (P, T, F)
+    src = grad[:, None, :].expand(P, T, F).reshape(P * T, F)
+    return grad.new_zeros(shape).scatter_add_(0, rows.view(P * T, F), src)
 
 
 class _PairMaxPoolTables(torch.autograd.Function):
-    """``max_n C[e1, n] + sum_t T1[ids1[e1, n, t]] + sum_t T2[ids2[e2, n, t]]``, -inf where ``pad``.
-
-    The position parts are gathered from their tables inside the op, and
-    their gradient goes straight from each pooled value's argmax to the table
-    rows it read: P x F x T additions instead of a dense pass over every
-    entity, position and tap.
-    """
-
     @staticmethod
-    def forward(ctx, C, table1, ids1, table2, ids2, pad, e1, e2):
+    def forward(ctx, table_w, ids_w, table_t, ids_t, table_1, ids_1, table_2, ids_2, ent_sent, lengths, e1, e2):
         with torch.no_grad():
-            A = _bag(table1, ids1)
-            if C is not None:
-                A += C
-            A.masked_fill_(pad, float("-inf"))
-            B = _bag(table2, ids2)
-        out, arg = _pool_forward(A, B, e1, e2)
-        ctx.save_for_backward(e1, e2, arg, ids1, ids2)
-        ctx.table_shapes = (table1.shape, table2.shape)
-        ctx.c_shape = None if C is None else C.shape
+            C = None  # (S, N, F): sentence-level part
+            for table, ids in ((table_w, ids_w), (table_t, ids_t)):
+                if table is not None:
+                    C = _bag(table, ids) if C is None else C.add_(_bag(table, ids))
+            A = None if C is None else C.index_select(0, ent_sent)
+            if table_1 is not None:
+                A = _bag(table_1, ids_1) if A is None else A.add_(_bag(table_1, ids_1))
+            pad = torch.arange(A.shape[1], device=A.device)[None, :] >= lengths[:, None]
+            A.masked_fill_(pad[..., None], float("-inf"))
+            B = _bag(table_2, ids_2) if table_2 is not None else None
+        out, arg = _pool_forward(A, B, e1, e2, lengths, with_argmax=any(ctx.needs_input_grad))
+        ctx.save_for_backward(ids_w, ids_t, ids_1, ids_2, ent_sent, e1, e2, arg)
+        ctx.shapes = tuple(None if t is None else t.shape for t in (table_w, table_t, table_1, table_2))
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        e1, e2, arg, ids1, ids2 = ctx.saved_tensors
+        ids_w, ids_t, ids_1, ids_2, ent_sent, e1, e2, arg = ctx.saved_tensors
         grad = grad.contiguous()
-        P, F = grad.shape
-        f = torch.arange(F, device=grad.device)
-        dC = None
-        if ctx.c_shape is not None and ctx.needs_input_grad[0]:
-            _, N, _ = ctx.c_shape
-            flat = (e1[:, None] * N + arg) * F + f[None, :]
-            dC = grad.new_zeros(ctx.c_shape).view(-1).index_add_(0, flat.view(-1), grad.view(-1)).view(ctx.c_shape)
-        d_tables = []
-        for ids, e, shape in ((ids1, e1, ctx.table_shapes[0]), (ids2, e2, ctx.table_shapes[1])):
-            rows = ids[e[:, None], arg]  # (P, F, T) table rows read by each argmax
-            flat = rows * F + f[None, :, None]
-            T = rows.shape[2]
-            d = grad.new_zeros(shape).view(-1)
-            d.index_add_(0, flat.reshape(-1), grad[:, :, None].expand(P, F, T).reshape(-1))
-            d_tables.append(d.view(shape))
-        return dC, d_tables[0], None, d_tables[1], None, None, None, None
+        sent = ent_sent.index_select(0, e1)
+        grads = []
+        for k, (ids, idx) in enumerate(((ids_w, sent), (ids_t, sent), (ids_1, e1), (ids_2, e2))):
+            shape = ctx.shapes[k]
+            need = shape is not None and ctx.needs_input_grad[2 * k]
+            grads += [_table_grad(grad, arg, ids, idx, shape) if need else None, None]
+        return (*grads, None, None, None, None)
 
 
-def pair_max_pool_tables(C, table1, ids1, table2, ids2, pad, e1, e2) -> torch.Tensor:
-    return _PairMaxPoolTables.apply(C, table1, ids1, table2, ids2, pad, e1, e2)
+def pair_max_pool_tables(
+    table_w: Optional[torch.Tensor],
+    ids_w: Optional[torch.Tensor],
+    table_t: Optional[torch.Tensor],
+    ids_t: Optional[torch.Tensor],
+    table_1: Optional[torch.Tensor],
+    ids_1: Optional[torch.Tensor],
+    table_2: Optional[torch.Tensor],
+    ids_2: Optional[torch.Tensor],
+    ent_sent: torch.Tensor,
+    lengths: torch.Tensor,
+    e1: torch.Tensor,
+    e2: torch.Tensor,
+) -> torch.Tensor:
+    """``out[p, f] = max_n A[e1[p], n, f] + B[e2[p], n, f]`` (see module doc).
+
+    ``lengths`` (E,): the length of each entity's sentence; positions past it
+    are padding and never win the max.
+    """
+    return _PairMaxPoolTables.apply(table_w, ids_w, table_t, ids_t, table_1, ids_1, table_2, ids_2, ent_sent, lengths, e1, e2)

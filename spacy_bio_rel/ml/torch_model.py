@@ -10,15 +10,21 @@ bias, no score for Other) and a 2-way relation-identification head.
 Reference path (``fast=False``): builds the full input matrix of every pair and
 convolves it, exactly as the paper describes.
 
-Fast path (``fast=True``, default): convolution is linear in its input, so the
-convolution over [word; tag; pos1; pos2] is the sum of the convolution over
-[word; tag], computed once per sentence and shared by all its pairs, and of
-the convolutions over pos1 and pos2. Those depend only on each unit's relative
-distance to one entity, so they are computed once per (sentence, entity) by
-gathering rows of a small table ``position embedding x filter tap`` and summing
-over taps (``embedding_bag``); taps that fall outside the sentence gather a
-zero row, which keeps zero padding exact. The bias is added after pooling and
-the non-linearity (tanh or relu, both non-decreasing) is applied after
+Fast path (``fast=True``, default): convolution is linear in its input, so
+the convolution over [word; tag; pos1; pos2] is the sum of four convolutions,
+one per channel block, and each of those is a sum over filter taps of
+``input row x tap weights``. Every input row comes from a small set: the
+units of the batch (each distinct one once), the BIO tags, the relative
+distances. So the fast path multiplies each distinct row by every tap once
+(a "tap table", one matrix product per block), and the convolution output at
+a position is a sum of gathered table rows (``embedding_bag``): per sentence
+for units and tags, shared by all its pairs, and per entity for the two
+position blocks. Taps that fall outside the sentence gather a zero row, which
+keeps zero padding exact. A pair's feature map is the sum of its sentence's,
+its first entity's and its second entity's parts; it is max-pooled without
+being stored (:mod:`.pair_pool`), and max-pooling's gradient goes from each
+argmax straight to the table rows it read. The bias is added after pooling
+and the non-linearity (tanh or relu, both non-decreasing) is applied after
 max-pooling: ``max_i g(x_i + b) == g(max_i x_i + b)``. Same parameters, same
 mathematics, far less work per pair.
 """
@@ -28,7 +34,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .pair_pool import pair_max_pool, pair_max_pool_tables
+from .pair_pool import pair_max_pool_tables
 
 ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu}
 
@@ -166,74 +172,88 @@ class BioTagCNN(nn.Module):
         return torch.cat(pooled, 1)
 
     def pool_fast(self, words, tags, lengths, ent_sent, ent_start, ent_end, pair_e1, pair_e2):
-        """Shared sentence convolution + gathered position tables (see module doc)."""
+        """Tap tables + gathered sums + pair max-pooling (see module doc)."""
         S, N = words.shape
-        pos = torch.arange(N, device=words.device)
-        pad = (pos[None, :] >= lengths[:, None]).index_select(0, ent_sent)[..., None]  # (E, N, 1)
-        A = None  # (E, N, Ftot): everything that depends on the sentence and e1
-        shared = self._shared_embeddings(words, tags)
-        if shared is not None:
-            A = self._packed_convolution(shared, lengths, pos).index_select(0, ent_sent)
-        if self.pos1_emb is None:
-            pooled = pair_max_pool(A.masked_fill(pad, float("-inf")), None, pair_e1, pair_e2)
+        lengths_e = lengths.index_select(0, ent_sent)
+        widths = [
+            e.embedding_dim for e in (self.word_emb, self.tag_emb, self.pos1_emb, self.pos2_emb) if e is not None
+        ]
+        blocks = iter(torch.split(self._tap_kernel(), widths, 0))
+        sources = []
+        if self.word_emb is not None:
+            uniq, inv = torch.unique(words, return_inverse=True)  # only the units in this batch
+            sources.append(self._tap_table(self.word_emb(uniq), next(blocks)))
+            sources.append(self._tap_ids(self._unit_rows(inv), lengths, len(uniq)))
         else:
-            lengths_e = lengths.index_select(0, ent_sent)
-            table1, ids1 = self._position_table(self.pos1_emb, self.shared_width, ent_start, ent_end, lengths_e, N)
-            table2, ids2 = self._position_table(
-                self.pos2_emb, self.shared_width + self.position_width, ent_start, ent_end, lengths_e, N
-            )
-            pooled = pair_max_pool_tables(A, table1, ids1, table2, ids2, pad, pair_e1, pair_e2)
+            sources += [None, None]
+        if self.tag_emb is not None:
+            sources.append(self._tap_table(self.tag_emb.weight, next(blocks)))
+            sources.append(self._tap_ids(self._unit_rows(tags), lengths, self.tag_emb.num_embeddings))
+        else:
+            sources += [None, None]
+        if self.pos1_emb is not None:
+            # only the distances a sentence of N units can produce
+            lo = max(0, self.max_distance - (N - 1))
+            hi = min(self.pos1_emb.num_embeddings, self.max_distance + N)
+            ids = self._tap_ids(self._distance_rows(ent_start, ent_end, N) - lo, lengths_e, hi - lo)
+            for emb in (self.pos1_emb, self.pos2_emb):
+                sources += [self._tap_table(emb.weight[lo:hi], next(blocks)), ids]
+        else:
+            sources += [None, None, None, None]
+        pooled = pair_max_pool_tables(*sources, ent_sent, lengths_e, pair_e1, pair_e2)
         return self.act(pooled + self.conv_bias)
 
-    def _packed_convolution(self, x: torch.Tensor, lengths: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-        """Convolution of the [word; tag] channels of all sentences: (S, N, Ftot).
+    def _tap_kernel(self) -> torch.Tensor:
+        """All windows' filters as one (in_width, T, Ftot) tensor over T common taps.
 
-        The sentences are packed into one sequence separated by runs of zeros
-        as long as the widest one-sided padding, so each sentence sees exactly
-        its own zero padding and no compute goes to padded positions.
+        Tap ``t`` reads the unit at offset ``t - max_left``; a filter whose
+        window lacks the tap has zero weight there.
         """
-        S, N, D = x.shape
-        gap = max(self._max_left, self._n_taps - 1 - self._max_left)
-        valid = pos[None, :] < lengths[:, None]
-        starts = torch.cumsum(lengths + gap, 0) - lengths  # first unit of each sentence
-        L = int(starts[-1] + lengths[-1]) + gap
-        rows = (starts[:, None] + pos[None, :])[valid]
-        packed = x.new_zeros((L, D)).index_copy(0, rows, x[valid]).t()[None]  # (1, D, L)
-        outs = [
-            F.conv1d(F.pad(packed, (left, k - 1 - left)), w[:, :D])
-            for k, left, w in zip(self.window_sizes, self._left, self.conv_weights)
-        ]
-        Y = torch.cat(outs, 1)[0].t()  # (L, Ftot)
-        where = (starts[:, None] + pos[None, :]).clamp(max=L - 1)
-        return Y.index_select(0, where.reshape(-1)).view(S, N, -1)
+        T, max_left = self._n_taps, self._max_left
+        w0 = self.conv_weights[0]
+        kernel = w0.new_zeros((w0.shape[1], T, self.n_pooled))
+        for i, (k, left, w) in enumerate(zip(self.window_sizes, self._left, self.conv_weights)):
+            t0, f0 = max_left - left, i * self.n_filters
+            kernel[:, t0 : t0 + k, f0 : f0 + self.n_filters] = w.permute(1, 2, 0)
+        return kernel
 
-    def _position_table(self, emb, offset, ent_start, ent_end, ent_length, N):
-        """Table of (filter tap x relative distance) products for one position channel block,
-        and for each entity, position and tap the table row to read.
+    @staticmethod
+    def _tap_table(rows: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+        """Products of input rows with every filter tap, laid out for gathering.
 
-        ``table[t * (n_dist + 1) + d]`` is the contribution of a unit at
-        relative distance id ``d`` seen through tap ``t`` of every filter; row
-        ``n_dist`` of each tap is zero and is read for taps outside the
-        sentence (exact zero padding). Summing the rows of ``ids[e, n]`` gives
-        the convolution of the position embeddings at position ``n`` for
-        entity ``e``, shape (E, N, Ftot) after gathering.
+        ``rows`` (R, width) are the input vectors of one channel block
+        (embeddings of units, tags or relative distances), ``kernel`` (width,
+        T, Ftot) that block's filter weights. Row ``r * T + t`` of the result is
+        the contribution of input row ``r`` seen through tap ``t`` of every
+        filter; rows ``R * T + t`` are zero and are read for taps outside the
+        sentence (exact zero padding).
         """
-        T, max_left, width = self._n_taps, self._max_left, self.position_width
-        kernel = torch.cat(
-            [
-                F.pad(w[:, offset : offset + width], (max_left - left, T - k - (max_left - left)))
-                for k, left, w in zip(self.window_sizes, self._left, self.conv_weights)
-            ],
-            0,
-        )  # (Ftot, width, T): tap t reads the unit at offset t - max_left
-        n_dist = emb.num_embeddings
-        table = torch.einsum("fpt,dp->tdf", kernel, emb.weight)  # (T, n_dist, Ftot)
-        table = torch.cat([table, table.new_zeros((T, 1, table.shape[2]))], 1)
-        table = table.reshape(T * (n_dist + 1), -1)
+        width, T, F_ = kernel.shape
+        rows = torch.cat([rows, rows.new_zeros((1, width))], 0)
+        return (rows @ kernel.reshape(width, T * F_)).view(rows.shape[0] * T, F_)
+
+    def _tap_ids(self, rows: torch.Tensor, lengths: torch.Tensor, R: int) -> torch.Tensor:
+        """Table rows to sum for every (sequence, position): (B, N, T).
+
+        ``rows[b, n, t]`` is the input row read by tap ``t`` at position
+        ``n`` of sequence ``b`` (any value where that unit is outside the
+        sequence); taps outside the sequence read the zero row ``R``.
+        """
+        B, N, T = rows.shape
+        src = torch.arange(N, device=rows.device)[:, None] + torch.arange(T, device=rows.device) - self._max_left
+        valid = (src >= 0) & (src < lengths[:, None, None])
+        rows = torch.where(valid, rows, torch.full_like(rows, R))
+        return rows * T + torch.arange(T, device=rows.device)
+
+    def _unit_rows(self, ids: torch.Tensor) -> torch.Tensor:
+        """``ids`` (S, N) of each sentence's units, read through every tap: (S, N, T)."""
+        S, N = ids.shape
+        T = self._n_taps
+        src = torch.arange(N, device=ids.device)[:, None] + torch.arange(T, device=ids.device) - self._max_left
+        return ids.gather(1, src.clamp(0, max(N - 1, 0)).reshape(1, -1).expand(S, -1)).view(S, N, T)
+
+    def _distance_rows(self, ent_start: torch.Tensor, ent_end: torch.Tensor, N: int) -> torch.Tensor:
+        """Relative-distance ids of the unit read by every tap, per entity: (E, N, T)."""
         dev = ent_start.device
-        src = torch.arange(N, device=dev)[:, None] + torch.arange(T, device=dev)[None, :] - max_left  # (N, T)
-        src = src[None]  # (1, N, T)
-        ids = relative_positions(src, ent_start[:, None, None], ent_end[:, None, None], self.max_distance)
-        valid = (src >= 0) & (src < ent_length[:, None, None])
-        ids = torch.where(valid, ids, torch.full_like(ids, n_dist))
-        return table, ids + torch.arange(T, device=dev) * (n_dist + 1)
+        src = torch.arange(N, device=dev)[:, None] + torch.arange(self._n_taps, device=dev) - self._max_left
+        return relative_positions(src[None], ent_start[:, None, None], ent_end[:, None, None], self.max_distance)

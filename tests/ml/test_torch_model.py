@@ -107,3 +107,34 @@ def test_resize_keeps_device_and_shapes():
     m = model()
     m.resize(100, 12, 7)
     assert m.word_emb.num_embeddings == 100 and m.tag_emb.num_embeddings == 12 and m.n_classes == 7
+
+
+def test_no_grad_path_equals_reference():
+    """Prediction pools without argmax bookkeeping; the scores must not change."""
+    m = model()
+    batch = random_batch(5, [4, 19, 11], long_entities=True)
+    with torch.no_grad():
+        fast = m(*batch, fast=True)
+        ref = m(*batch, fast=False)
+    for a, b in zip(fast, ref):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("chunk", [1, 64, 1000])
+def test_small_pooling_chunks_give_the_same_result(monkeypatch, chunk):
+    """Pairs sorted by sentence length and pooled a few at a time (even one
+    position per chunk budget) give the same scores and gradients."""
+    from spacy_bio_rel.ml import pair_pool
+
+    m = model()
+    batch = random_batch(6, [2, 30, 9, 17, 1], long_entities=True)
+    outs = []
+    for size in (pair_pool.CHUNK_ELEMENTS, chunk):
+        monkeypatch.setattr(pair_pool, "CHUNK_ELEMENTS", size)
+        m.zero_grad()
+        cls, ident = m(*batch, fast=True)
+        (cls.sum() + ident.square().sum()).backward()
+        outs.append((cls.detach(), {n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None}))
+    torch.testing.assert_close(outs[0][0], outs[1][0])
+    for name, g in outs[0][1].items():
+        torch.testing.assert_close(g, outs[1][1][name], atol=1e-5, rtol=1e-4, msg=name)
