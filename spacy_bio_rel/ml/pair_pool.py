@@ -20,7 +20,7 @@ gradient to its argmax position only (max-pooling's gradient) and from there
 straight to the table rows that position read: P x taps x F additions
 instead of a dense pass over every entity, position and tap.
 """
-from typing import Optional
+from typing import Optional, Sequence, Tuple
 
 import numpy
 import torch
@@ -68,18 +68,25 @@ def _bag(table: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.embedding_bag(ids.reshape(B * N, T), table, mode="sum").reshape(B, N, -1)
 
 
-def _table_grad(grad, arg, ids, idx, shape):
-    """Gradient of a table: each pooled value's gradient to the rows its argmax read."""
-    P, F = grad.shape
-    T = ids.shape[2]
-    rows = ids.index_select(0, idx).transpose(1, 2).gather(2, arg[:, None, :].expand(P, T, F))  # (P, T, F)
-    src = grad[:, None, :].expand(P, T, F).reshape(P * T, F)
-    return grad.new_zeros(shape).scatter_add_(0, rows.view(P * T, F), src)
+def _table_grad(grad, arg, ids, idx, shape, tap_cols):
+    """Gradient of a table: each pooled value's gradient to the rows its argmax read.
+
+    ``tap_cols[t] = (lo, hi)``: the filters that have tap ``t`` lie in columns
+    ``lo:hi``; the other columns of that tap's rows are structural zeros and
+    get no gradient.
+    """
+    d = grad.new_zeros(shape)
+    sel = ids.index_select(0, idx)  # (P, N, T)
+    for t, (lo, hi) in enumerate(tap_cols):
+        if hi > lo:
+            rows = sel[:, :, t].gather(1, arg[:, lo:hi])  # (P, hi - lo)
+            d[:, lo:hi].scatter_add_(0, rows, grad[:, lo:hi])
+    return d
 
 
 class _PairMaxPoolTables(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, table_w, ids_w, table_t, ids_t, table_1, ids_1, table_2, ids_2, ent_sent, lengths, e1, e2):
+    def forward(ctx, table_w, ids_w, table_t, ids_t, table_1, ids_1, table_2, ids_2, ent_sent, lengths, e1, e2, tap_cols):
         with torch.no_grad():
             C = None  # (S, N, F): sentence-level part
             for table, ids in ((table_w, ids_w), (table_t, ids_t)):
@@ -93,6 +100,7 @@ class _PairMaxPoolTables(torch.autograd.Function):
             B = _bag(table_2, ids_2) if table_2 is not None else None
         out, arg = _pool_forward(A, B, e1, e2, lengths, with_argmax=any(ctx.needs_input_grad))
         ctx.save_for_backward(ids_w, ids_t, ids_1, ids_2, ent_sent, e1, e2, arg)
+        ctx.tap_cols = tap_cols
         ctx.shapes = tuple(None if t is None else t.shape for t in (table_w, table_t, table_1, table_2))
         return out
 
@@ -105,8 +113,8 @@ class _PairMaxPoolTables(torch.autograd.Function):
         for k, (ids, idx) in enumerate(((ids_w, sent), (ids_t, sent), (ids_1, e1), (ids_2, e2))):
             shape = ctx.shapes[k]
             need = shape is not None and ctx.needs_input_grad[2 * k]
-            grads += [_table_grad(grad, arg, ids, idx, shape) if need else None, None]
-        return (*grads, None, None, None, None)
+            grads += [_table_grad(grad, arg, ids, idx, shape, ctx.tap_cols) if need else None, None]
+        return (*grads, None, None, None, None, None)
 
 
 def pair_max_pool_tables(
@@ -122,10 +130,12 @@ def pair_max_pool_tables(
     lengths: torch.Tensor,
     e1: torch.Tensor,
     e2: torch.Tensor,
+    tap_cols: Sequence[Tuple[int, int]],
 ) -> torch.Tensor:
     """``out[p, f] = max_n A[e1[p], n, f] + B[e2[p], n, f]`` (see module doc).
 
     ``lengths`` (E,): the length of each entity's sentence; positions past it
-    are padding and never win the max.
+    are padding and never win the max. ``tap_cols[t] = (lo, hi)``: the
+    columns of the filters that have tap ``t`` (the rest are zero).
     """
-    return _PairMaxPoolTables.apply(table_w, ids_w, table_t, ids_t, table_1, ids_1, table_2, ids_2, ent_sent, lengths, e1, e2)
+    return _PairMaxPoolTables.apply(table_w, ids_w, table_t, ids_t, table_1, ids_1, table_2, ids_2, ent_sent, lengths, e1, e2, tap_cols)

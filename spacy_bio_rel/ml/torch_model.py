@@ -102,6 +102,15 @@ class BioTagCNN(nn.Module):
         self._left = [(k - 1) // 2 for k in self.window_sizes]
         self._max_left = max(self._left)
         self._n_taps = max(k - 1 - l for k, l in zip(self.window_sizes, self._left)) + self._max_left + 1
+        # for every tap: the range of filter columns whose window has that tap
+        self._tap_cols = []
+        for t in range(self._n_taps):
+            cols = [
+                i for i, (k, left) in enumerate(zip(self.window_sizes, self._left))
+                if self._max_left - left <= t < self._max_left - left + k
+            ]
+            lo, hi = (min(cols), max(cols) + 1) if cols else (0, 0)
+            self._tap_cols.append((lo * n_filters, hi * n_filters))
 
     # -- sizing ---------------------------------------------------------------
     def resize(self, n_words: int, n_tags: int, n_classes: int) -> None:
@@ -200,7 +209,7 @@ class BioTagCNN(nn.Module):
                 sources += [self._tap_table(emb.weight[lo:hi], next(blocks)), ids]
         else:
             sources += [None, None, None, None]
-        pooled = pair_max_pool_tables(*sources, ent_sent, lengths_e, pair_e1, pair_e2)
+        pooled = pair_max_pool_tables(*sources, ent_sent, lengths_e, pair_e1, pair_e2, self._tap_cols)
         return self.act(pooled + self.conv_bias)
 
     def _tap_kernel(self) -> torch.Tensor:
@@ -210,12 +219,13 @@ class BioTagCNN(nn.Module):
         window lacks the tap has zero weight there.
         """
         T, max_left = self._n_taps, self._max_left
-        w0 = self.conv_weights[0]
-        kernel = w0.new_zeros((w0.shape[1], T, self.n_pooled))
-        for i, (k, left, w) in enumerate(zip(self.window_sizes, self._left, self.conv_weights)):
-            t0, f0 = max_left - left, i * self.n_filters
-            kernel[:, t0 : t0 + k, f0 : f0 + self.n_filters] = w.permute(1, 2, 0)
-        return kernel
+        return torch.cat(
+            [
+                F.pad(w.permute(1, 2, 0), (0, 0, max_left - left, T - k - (max_left - left)))
+                for k, left, w in zip(self.window_sizes, self._left, self.conv_weights)
+            ],
+            2,
+        )
 
     @staticmethod
     def _tap_table(rows: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:

@@ -138,3 +138,17 @@ def test_small_pooling_chunks_give_the_same_result(monkeypatch, chunk):
     torch.testing.assert_close(outs[0][0], outs[1][0])
     for name, g in outs[0][1].items():
         torch.testing.assert_close(g, outs[1][1][name], atol=1e-5, rtol=1e-4, msg=name)
+
+
+def test_unsorted_and_even_windows_keep_paths_equal():
+    m = model(window_sizes=[3, 6, 2, 1])
+    batch = random_batch(7, [5, 13, 1], long_entities=True)
+    gold = torch.randint(0, 5, (batch[-1].shape[0],), generator=torch.Generator().manual_seed(2))
+    settings = LossSettings(n_labels=4, classification_loss="ranking", multitask=True)
+    grads = []
+    for fast in (True, False):
+        m.zero_grad()
+        total_loss(*m(*batch, fast=fast), gold, settings).backward()
+        grads.append({n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None})
+    for name in grads[0]:
+        torch.testing.assert_close(grads[0][name], grads[1][name], atol=1e-4, rtol=1e-3, msg=name)
