@@ -182,7 +182,7 @@ class BioTagCNN(nn.Module):
 
     def pool_fast(self, words, tags, lengths, ent_sent, ent_start, ent_end, pair_e1, pair_e2):
         """Tap tables + gathered sums + pair max-pooling (see module doc)."""
-        S, N = words.shape
+        N = words.shape[1]
         lengths_e = lengths.index_select(0, ent_sent)
         widths = [
             e.embedding_dim for e in (self.word_emb, self.tag_emb, self.pos1_emb, self.pos2_emb) if e is not None
@@ -242,6 +242,10 @@ class BioTagCNN(nn.Module):
         rows = torch.cat([rows, rows.new_zeros((1, width))], 0)
         return (rows @ kernel.reshape(width, T * F_)).view(rows.shape[0] * T, F_)
 
+    def _tap_sources(self, N: int, device) -> torch.Tensor:
+        """(N, T): the position read by tap ``t`` at position ``n`` (may fall outside ``[0, N)``)."""
+        return torch.arange(N, device=device)[:, None] + torch.arange(self._n_taps, device=device) - self._max_left
+
     def _tap_ids(self, rows: torch.Tensor, lengths: torch.Tensor, R: int) -> torch.Tensor:
         """Table rows to sum for every (sequence, position): (B, N, T).
 
@@ -250,7 +254,7 @@ class BioTagCNN(nn.Module):
         sequence); taps outside the sequence read the zero row ``R``.
         """
         B, N, T = rows.shape
-        src = torch.arange(N, device=rows.device)[:, None] + torch.arange(T, device=rows.device) - self._max_left
+        src = self._tap_sources(N, rows.device)
         valid = (src >= 0) & (src < lengths[:, None, None])
         rows = torch.where(valid, rows, torch.full_like(rows, R))
         return rows * T + torch.arange(T, device=rows.device)
@@ -258,12 +262,10 @@ class BioTagCNN(nn.Module):
     def _unit_rows(self, ids: torch.Tensor) -> torch.Tensor:
         """``ids`` (S, N) of each sentence's units, read through every tap: (S, N, T)."""
         S, N = ids.shape
-        T = self._n_taps
-        src = torch.arange(N, device=ids.device)[:, None] + torch.arange(T, device=ids.device) - self._max_left
-        return ids.gather(1, src.clamp(0, max(N - 1, 0)).reshape(1, -1).expand(S, -1)).view(S, N, T)
+        src = self._tap_sources(N, ids.device).clamp(0, max(N - 1, 0))
+        return ids.gather(1, src.reshape(1, -1).expand(S, -1)).view(S, N, self._n_taps)
 
     def _distance_rows(self, ent_start: torch.Tensor, ent_end: torch.Tensor, N: int) -> torch.Tensor:
         """Relative-distance ids of the unit read by every tap, per entity: (E, N, T)."""
-        dev = ent_start.device
-        src = torch.arange(N, device=dev)[:, None] + torch.arange(self._n_taps, device=dev) - self._max_left
-        return relative_positions(src[None], ent_start[:, None, None], ent_end[:, None, None], self.max_distance)
+        src = self._tap_sources(N, ent_start.device)[None]
+        return relative_positions(src, ent_start[:, None, None], ent_end[:, None, None], self.max_distance)
