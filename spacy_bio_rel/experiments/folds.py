@@ -7,6 +7,7 @@ from spacy.tokens import Doc, DocBin
 
 from ..converters.docs import DOC_ID_KEY
 from ..converters.splits import kfold
+from ..readers import msgpack_decoders_looked_up_once
 
 
 def read_pool(paths: Sequence[Path], lang: str) -> List[Doc]:
@@ -16,7 +17,8 @@ def read_pool(paths: Sequence[Path], lang: str) -> List[Doc]:
         p = Path(p)
         if not p.exists():
             raise ValueError(f"Pool file {p} does not exist")
-        part = list(DocBin().from_disk(p).get_docs(vocab))
+        with msgpack_decoders_looked_up_once():
+            part = list(DocBin().from_disk(p).get_docs(vocab))
         for i, d in enumerate(part):
             d.user_data.setdefault(DOC_ID_KEY, f"{p.stem}:{i}")
         docs.extend(part)

@@ -20,6 +20,7 @@ import spacy
 from spacy.tokens import DocBin
 
 from ..evaluate import evaluate_gold_entities
+from ..readers import msgpack_decoders_looked_up_once
 from .folds import make_folds, split_dev, write_docs
 from .variants import PAPER, TITLES, VARIANTS
 
@@ -70,7 +71,8 @@ def train_and_evaluate(config: Path, train_docs, test_path: Path, run_dir: Path,
 
 
 def _read_docs(paths: Sequence[Path], vocab):
-    return [d for p in paths for d in DocBin().from_disk(p).get_docs(vocab)]
+    with msgpack_decoders_looked_up_once():
+        return [d for p in paths for d in DocBin().from_disk(p).get_docs(vocab)]
 
 
 def run_cv(config: Path, pool: Sequence[Path], variants: List[str], output: Path, *, lang: str, folds: int = 5,
