@@ -41,7 +41,7 @@ from spacy_bio_rel.batching import configure_batch_by_pairs
 from spacy_bio_rel.candidates import sentence_bounds
 from spacy_bio_rel.ml.architectures import torch_module
 from spacy_bio_rel.optimizers import configure_rmsprop
-from spacy_bio_rel.readers import msgpack_decoders_looked_up_once
+from spacy_bio_rel.readers import docs_from_docbin
 from spacy_bio_rel.relations import USER_DATA_KEY
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,9 +55,7 @@ def peak_rss_mb() -> float:
 def load_examples(path: Path, lang: str) -> List[Example]:
     nlp = spacy.blank(lang)
     out = []
-    with msgpack_decoders_looked_up_once():
-        refs = list(DocBin().from_disk(path).get_docs(nlp.vocab))
-    for ref in refs:
+    for ref in docs_from_docbin(path, nlp.vocab):
         pred = ref.copy()
         pred.user_data.pop(USER_DATA_KEY, None)
         out.append(Example(pred, ref))

@@ -21,7 +21,6 @@ and the later one is cut off; its relative positions are still computed from
 its true place (and clipped), so nothing crashes.
 """
 import bisect
-import itertools
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -149,21 +148,18 @@ def featurize_sentence(
     tag_vocab: TagVocab,
     granularity: str,
     lowercase: bool,
-    doc_ents: Optional[Sequence[Span]] = None,
+    ents_in_sent: Optional[Sequence[Span]] = None,
 ) -> SentenceFeatures:
     """Unit and tag ids of one sentence and the unit span of each entity in it.
 
-    ``doc_ents``: ``doc.ents`` computed once by a caller that featurizes many
-    sentences of the same Doc (``doc.ents`` builds every Span anew).
+    ``ents_in_sent``: the Doc's entities that may lie in the sentence, for a
+    caller that featurizes many sentences of one Doc (``doc.ents`` builds
+    every Span anew); default ``doc.ents``.
     """
     units, to_units = sentence_units(doc, sent, granularity, lowercase)
     ents = {}
     spans = []
-    all_ents = doc.ents if doc_ents is None else doc_ents
-    first = bisect.bisect_left([e.start for e in all_ents], sent[0]) if doc_ents is not None else 0
-    for ent in itertools.islice(all_ents, first, None):
-        if ent.start >= sent[1]:
-            break
+    for ent in doc.ents if ents_in_sent is None else ents_in_sent:
         if ent.start >= sent[0] and ent.end <= sent[1]:
             us, ue = to_units(ent.start, ent.end)
             ents[(ent.start, ent.end)] = (us, ue)
@@ -216,12 +212,14 @@ class Featurizer:
         pair_e2: List[int] = []
         for d, (doc, doc_cands) in enumerate(zip(docs, cands)):
             doc_ents = doc.ents if doc_cands else ()
+            starts = [e.start for e in doc_ents]  # ascending: Doc.ents do not overlap
             for c in doc_cands:
                 key = (d, c.sent)
                 feats = cache.get(key)
                 if feats is None:
+                    in_sent = doc_ents[bisect.bisect_left(starts, c.sent[0]) : bisect.bisect_left(starts, c.sent[1])]
                     feats = featurize_sentence(
-                        doc, c.sent, self.unit_vocab, self.tag_vocab, self.granularity, self.lowercase, doc_ents
+                        doc, c.sent, self.unit_vocab, self.tag_vocab, self.granularity, self.lowercase, in_sent
                     )
                     cache[key] = feats
                 u1, u2 = feats.ents[c.head], feats.ents[c.tail]

@@ -19,6 +19,7 @@ from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from spacy.training.corpus import walk_corpus
 from spacy.util import ensure_path, registry
+from spacy.vocab import Vocab
 
 from .candidates import OTHER, gold_index, gold_label, iter_candidates, learn_type_pairs
 from .relations import USER_DATA_KEY
@@ -47,16 +48,21 @@ def msgpack_decoders_looked_up_once():
         del msgpack_decoders.get_all
 
 
+def docs_from_docbin(path: Union[str, Path], vocab: Vocab) -> List[Doc]:
+    """All Docs of one ``.spacy`` file, user data (relations) included."""
+    with msgpack_decoders_looked_up_once():
+        return list(DocBin().from_disk(path).get_docs(vocab))
+
+
 def read_docbin_docs(path: Union[str, Path], nlp: Language, limit: int = 0) -> List[Doc]:
     path = ensure_path(path)
     if path is None or not path.exists():
         raise ValueError(f"Corpus path does not exist: {path}")
     docs: List[Doc] = []
-    with msgpack_decoders_looked_up_once():
-        for loc in walk_corpus(path, ".spacy"):
-            docs.extend(DocBin().from_disk(loc).get_docs(nlp.vocab))
-            if limit and len(docs) >= limit:
-                return docs[:limit]
+    for loc in walk_corpus(path, ".spacy"):
+        docs.extend(docs_from_docbin(loc, nlp.vocab))
+        if limit and len(docs) >= limit:
+            return docs[:limit]
     return docs
 
 

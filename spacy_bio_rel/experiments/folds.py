@@ -7,7 +7,7 @@ from spacy.tokens import Doc, DocBin
 
 from ..converters.docs import DOC_ID_KEY
 from ..converters.splits import kfold
-from ..readers import msgpack_decoders_looked_up_once
+from ..readers import docs_from_docbin
 
 
 def read_pool(paths: Sequence[Path], lang: str) -> List[Doc]:
@@ -17,8 +17,7 @@ def read_pool(paths: Sequence[Path], lang: str) -> List[Doc]:
         p = Path(p)
         if not p.exists():
             raise ValueError(f"Pool file {p} does not exist")
-        with msgpack_decoders_looked_up_once():
-            part = list(DocBin().from_disk(p).get_docs(vocab))
+        part = docs_from_docbin(p, vocab)
         for i, d in enumerate(part):
             d.user_data.setdefault(DOC_ID_KEY, f"{p.stem}:{i}")
         docs.extend(part)

@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 import spacy
-from spacy.tokens import DocBin
 
 from ..evaluate import evaluate_gold_entities
-from ..readers import msgpack_decoders_looked_up_once
+from ..readers import docs_from_docbin
 from .folds import make_folds, split_dev, write_docs
 from .variants import PAPER, TITLES, VARIANTS
 
@@ -71,8 +70,7 @@ def train_and_evaluate(config: Path, train_docs, test_path: Path, run_dir: Path,
 
 
 def _read_docs(paths: Sequence[Path], vocab):
-    with msgpack_decoders_looked_up_once():
-        return [d for p in paths for d in DocBin().from_disk(p).get_docs(vocab)]
+    return [d for p in paths for d in docs_from_docbin(p, vocab)]
 
 
 def run_cv(config: Path, pool: Sequence[Path], variants: List[str], output: Path, *, lang: str, folds: int = 5,

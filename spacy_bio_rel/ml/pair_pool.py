@@ -40,8 +40,8 @@ def _pool_forward(A, B, i, j, lengths, with_argmax=True):
     _, N, F = A.shape
     out = A.new_empty((P, F))
     arg = torch.empty((P, F), dtype=torch.long, device=A.device) if with_argmax else None
-    order = torch.argsort(lengths.index_select(0, i))
-    ends = lengths.index_select(0, i.index_select(0, order)).clamp(min=1).cpu().numpy()
+    sorted_lengths, order = torch.sort(lengths.index_select(0, i))
+    ends = sorted_lengths.clamp(min=1).cpu().numpy()
     budget = max(1, CHUNK_ELEMENTS // max(1, F))  # pairs x positions per chunk
     s = 0
     while s < P:
