@@ -8,16 +8,15 @@ A candidate is a pair of entities from ``Doc.ents`` inside one sentence
 * ``directed=False`` (approach 1): one instance per unordered pair, e1 first
   in text order; a relation annotated in either direction makes it positive.
 
-The type filter keeps candidates whose entity-type combination occurs in a
+Gold labels, the type filter's learning and candidate counts live in
+:mod:`.gold`. The type filter keeps candidates whose entity-type combination occurs in a
 positive training instance: ordered ``(type1, type2)`` when directed, the
 sorted pair when undirected.
 """
 from dataclasses import dataclass
-from typing import Dict, Iterable, Iterator, List, Optional, Set, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
-from spacy.tokens import Doc
-
-from .relations import relation_keys
+from spacy.tokens import Doc, Span
 
 OTHER = "Other"
 TypePair = Tuple[str, str]
@@ -26,13 +25,16 @@ Offsets = Tuple[int, int]
 
 @dataclass(frozen=True)
 class Candidate:
-    """One candidate pair: token offsets of the sentence and both targets."""
+    """One candidate pair: token offsets of the sentence and both targets,
+    the targets' entity labels and their character offsets (gold matching)."""
 
     sent: Offsets
     head: Offsets
     tail: Offsets
     head_label: str
     tail_label: str
+    head_chars: Offsets = (-1, -1)
+    tail_chars: Offsets = (-1, -1)
 
     def type_pair(self, directed: bool) -> TypePair:
         pair = (self.head_label, self.tail_label)
@@ -48,9 +50,13 @@ def sentence_bounds(doc: Doc) -> List[Offsets]:
     return [(0, len(doc))]
 
 
-def iter_candidates(doc: Doc, directed: bool) -> Iterator[Candidate]:
-    """All entity pairs inside one sentence, in a deterministic order."""
-    ents = list(doc.ents)
+def iter_candidates(doc: Doc, directed: bool, ents: Optional[Sequence[Span]] = None) -> Iterator[Candidate]:
+    """All entity pairs inside one sentence, in a deterministic order.
+
+    ``ents``: non-overlapping entity spans of ``doc`` in text order (default
+    ``doc.ents``), e.g. gold entities carried over from a reference Doc.
+    """
+    ents = list(doc.ents if ents is None else ents)
     if len(ents) < 2:
         return
     i = 0
@@ -74,62 +80,44 @@ def iter_candidates(doc: Doc, directed: bool) -> Iterator[Candidate]:
                     tail=(e2.start, e2.end),
                     head_label=e1.label_,
                     tail_label=e2.label_,
+                    head_chars=(e1.start_char, e1.end_char),
+                    tail_chars=(e2.start_char, e2.end_char),
                 )
 
 
-def gold_index(doc: Doc) -> Dict[Tuple[Offsets, Offsets], str]:
-    """Map (head offsets, tail offsets) -> relation label for the relations of ``doc``."""
-    return {(h, t): label for h, t, label in relation_keys(doc)}
+@dataclass
+class RelInput:
+    """The relation model's input: Docs, the entities each Doc is read with
+    (for the BIO tags: all entities of a candidate's sentence) and each Doc's
+    candidate pairs. ``ents[i]`` may differ from ``docs[i].ents``: in training
+    the component passes the gold entities of the reference Docs."""
+
+    docs: List[Doc]
+    ents: List[List[Span]]
+    cands: List[List[Candidate]]
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    @property
+    def n_pairs(self) -> int:
+        return sum(len(c) for c in self.cands)
 
 
-def gold_label(index: Dict[Tuple[Offsets, Offsets], str], cand: Candidate, directed: bool) -> str:
-    label = index.get((cand.head, cand.tail))
-    if label is None and not directed:
-        label = index.get((cand.tail, cand.head))
-    return label if label is not None else OTHER
-
-
-def learn_type_pairs(docs: Iterable[Doc], directed: bool) -> Set[TypePair]:
-    """The type combinations of positive instances in ``docs``."""
-    pairs: Set[TypePair] = set()
-    for doc in docs:
-        index = gold_index(doc)
-        if not index:
+def transfer_entities(reference: Doc, predicted: Doc) -> Tuple[List[Span], int]:
+    """The reference's entities as spans of ``predicted`` (matched by
+    character offsets, widened to token boundaries) and how many could not be
+    placed (no token there, or overlapping an entity already placed)."""
+    if len(reference) == len(predicted) and reference.text == predicted.text and all(
+        a.idx == b.idx for a, b in zip(reference, predicted)
+    ):
+        return [Span(predicted, e.start, e.end, label=e.label_) for e in reference.ents], 0
+    out: List[Span] = []
+    lost = 0
+    for e in reference.ents:
+        span = predicted.char_span(e.start_char, e.end_char, label=e.label_, alignment_mode="expand")
+        if span is None or (out and span.start < out[-1].end):
+            lost += 1
             continue
-        for cand in iter_candidates(doc, directed):
-            if gold_label(index, cand, directed) != OTHER:
-                pairs.add(cand.type_pair(directed))
-    return pairs
-
-
-def count_candidates(
-    docs: Iterable[Doc], type_pairs: Optional[Set[TypePair]] = None
-) -> Dict[str, Dict[str, int]]:
-    """Candidate counts for both approaches, before and after the type filter.
-
-    ``type_pairs`` maps nothing: when None the filter is learned from ``docs``
-    themselves (per approach), as a converter report does for a training set.
-    Returns ``{"unordered": {...}, "ordered": {...}}`` with keys ``total``,
-    ``positive``, ``negative``, ``filtered_total``, ``filtered_positive``,
-    ``filtered_negative``, ``positive_removed_by_filter``.
-    """
-    docs = list(docs)
-    out: Dict[str, Dict[str, int]] = {}
-    for name, directed in (("unordered", False), ("ordered", True)):
-        allowed = type_pairs if type_pairs is not None else learn_type_pairs(docs, directed)
-        c = dict.fromkeys(
-            ["total", "positive", "negative", "filtered_total", "filtered_positive",
-             "filtered_negative", "positive_removed_by_filter"], 0)
-        for doc in docs:
-            index = gold_index(doc)
-            for cand in iter_candidates(doc, directed):
-                pos = gold_label(index, cand, directed) != OTHER
-                c["total"] += 1
-                c["positive" if pos else "negative"] += 1
-                if cand.type_pair(directed) in allowed:
-                    c["filtered_total"] += 1
-                    c["filtered_positive" if pos else "filtered_negative"] += 1
-                elif pos:
-                    c["positive_removed_by_filter"] += 1
-        out[name] = c
-    return out
+        out.append(span)
+    return out, lost

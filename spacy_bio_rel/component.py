@@ -1,36 +1,46 @@
 """The trainable ``relation_extractor`` pipeline component.
 
-Data flow: Doc -> candidate pairs (:mod:`.candidates`) -> integer arrays
-(:mod:`.features`) -> network (:mod:`.ml`) -> class scores -> relations on the
-Doc (:mod:`.relations`). Learned state (labels, the type-pair filter, the unit
-vocabulary, the entity labels for BIO tags) lives in ``self.cfg`` and travels
-with ``to_disk``.
+Data flow: Doc -> candidate pairs (:mod:`.candidates`) -> the model
+(:mod:`.ml.architectures`: featurisation, network, optional encoder) -> class
+scores -> relations on the Doc (:mod:`.relations`). The component owns what
+spaCy's span categorizer owns: candidates, gold labels (:mod:`.gold`), the
+loss (:mod:`.losses`), decoding and annotation. Learned here and saved in
+``cfg``: the relation labels and the type filter; the vocabularies belong to
+the model and are saved with it.
+
+Training reads the candidates of the REFERENCE entities (teacher forcing),
+carried onto the predicted Doc by character offsets: with gold entities on
+both sides this is the paper's setting, and in a pipeline with ``ner`` the
+relation model learns from correct entities while ``ner`` is still learning.
+Prediction reads the entities on the Doc (``Doc.ents``: gold, or set by an
+upstream ``ner``).
 """
+import math
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy
 import srsly
-import torch
 from spacy import util
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 from spacy.training import Example
 from spacy.training.example import validate_examples, validate_get_examples
 from spacy.vocab import Vocab
-from thinc.api import Model, Optimizer, torch2xp, xp2torch
+from thinc.api import Model, Optimizer
 
-from .candidates import OTHER, Candidate, iter_candidates, sentence_bounds
-from .features import Featurizer, TagVocab, UnitVocab, count_units
-from .losses import CLASSIFICATION_LOSSES, LossSettings, total_loss
-from .ml.architectures import RelScores, resize_model
-from .relations import USER_DATA_KEY, Relation, set_relations
-
+from .candidates import OTHER, Candidate, RelInput, iter_candidates, transfer_entities
+from .gold import gold_labels, learn_type_pairs, relation_index, relation_labels
+from .losses import CLASSIFICATION_LOSSES, LossSettings, loss_and_gradient
+from .ml.architectures import RelScores, check_loaded_model
 from .readers import SKIP_PAIRS_KEY
+from .relations import Relation, set_relations
 
 DEFAULT_MODEL = """
 [model]
-@architectures = "spacy-bio-rel.BioTagCNN.v1"
+@architectures = "spacy-bio-rel.BioTagCNN.v2"
+tok2vec = null
+tok2vec_width = 0
 word_width = 200
 tag_width = 50
 position_width = 50
@@ -44,6 +54,10 @@ use_words = true
 use_tags = true
 use_positions = true
 shared_convolution = true
+granularity = "token"
+lowercase = true
+min_freq = 2
+max_length = 200
 """
 
 
@@ -54,10 +68,6 @@ shared_convolution = true
     default_config={
         "model": util.load_config_from_str(DEFAULT_MODEL)["model"],
         "directed": True,
-        "granularity": "token",
-        "lowercase": True,
-        "min_freq": 2,
-        "max_length": 200,
         "threshold": 0.0,
         "margin_pos": 2.5,
         "margin_neg": 0.5,
@@ -74,12 +84,8 @@ shared_convolution = true
 def make_relation_extractor(
     nlp: Language,
     name: str,
-    model: Model,
+    model: Model[RelInput, RelScores],
     directed: bool,
-    granularity: str,
-    lowercase: bool,
-    min_freq: int,
-    max_length: int,
     threshold: float,
     margin_pos: float,
     margin_neg: float,
@@ -91,50 +97,63 @@ def make_relation_extractor(
     max_pairs_per_step: int,
     scorer: Optional[Callable],
 ) -> "RelationExtractor":
+    """Relation extraction over the entity pairs of each sentence (Ye et al. 2019).
+
+    directed: both orders of every pair (approach 2) or one per unordered pair (approach 1).
+    threshold: θ, predict a relation only if the best class score is at least θ.
+    margin_pos, margin_neg, gamma: the ranking loss's m+, m− and γ.
+    multitask: add the relation-identification loss (loss1).
+    classification_loss: "ranking", "cross_entropy" or "both".
+    alpha, beta: weights of loss1 and loss2.
+    max_pairs_per_step: prediction runs the model on at most this many pairs at once.
+    """
     return RelationExtractor(
-        nlp.vocab,
-        model,
-        name,
-        directed=directed,
-        granularity=granularity,
-        lowercase=lowercase,
-        min_freq=min_freq,
-        max_length=max_length,
-        threshold=threshold,
-        margin_pos=margin_pos,
-        margin_neg=margin_neg,
-        gamma=gamma,
-        multitask=multitask,
-        classification_loss=classification_loss,
-        alpha=alpha,
-        beta=beta,
-        max_pairs_per_step=max_pairs_per_step,
-        scorer=scorer,
+        nlp.vocab, model, name, directed=directed, threshold=threshold, margin_pos=margin_pos,
+        margin_neg=margin_neg, gamma=gamma, multitask=multitask, classification_loss=classification_loss,
+        alpha=alpha, beta=beta, max_pairs_per_step=max_pairs_per_step, scorer=scorer,
     )
 
 
-Prediction = List[Tuple[List[Candidate], numpy.ndarray]]
+Prediction = Tuple[RelInput, List[numpy.ndarray]]
 
 
 class RelationExtractor(TrainablePipe):
     """Scores every candidate entity pair of a sentence and sets ``doc._.relations``."""
 
-    def __init__(self, vocab: Vocab, model: Model, name: str = "relation_extractor", *, scorer=None, **settings):
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model[RelInput, RelScores],
+        name: str = "relation_extractor",
+        *,
+        directed: bool,
+        threshold: float,
+        margin_pos: float,
+        margin_neg: float,
+        gamma: float,
+        multitask: bool,
+        classification_loss: str,
+        alpha: float,
+        beta: float,
+        max_pairs_per_step: int,
+        scorer: Optional[Callable] = None,
+    ):
+        if classification_loss not in CLASSIFICATION_LOSSES:
+            raise ValueError(f"classification_loss must be one of {CLASSIFICATION_LOSSES}, got {classification_loss!r}")
+        if int(max_pairs_per_step) < 1:
+            raise ValueError("max_pairs_per_step must be at least 1")
         self.vocab = vocab
         self.model = model
         self.name = name
         self.scorer = scorer
-        if settings.get("granularity", "token") not in ("token", "char"):
-            raise ValueError(f"granularity must be 'token' or 'char', got {settings['granularity']!r}")
-        if settings.get("classification_loss", "ranking") not in CLASSIFICATION_LOSSES:
-            raise ValueError(
-                f"classification_loss must be one of {CLASSIFICATION_LOSSES}, got {settings['classification_loss']!r}"
-            )
-        if int(settings.get("max_pairs_per_step", 1024)) < 1:
-            raise ValueError("max_pairs_per_step must be at least 1")
-        self.cfg: Dict = dict(settings)
-        self.cfg.update({"labels": [], "type_pairs": [], "units": [], "entity_labels": [], "initialized": False})
-        self._state = None
+        self.cfg: Dict = {
+            "directed": bool(directed), "threshold": float(threshold), "margin_pos": float(margin_pos),
+            "margin_neg": float(margin_neg), "gamma": float(gamma), "multitask": bool(multitask),
+            "classification_loss": classification_loss, "alpha": float(alpha), "beta": float(beta),
+            "max_pairs_per_step": int(max_pairs_per_step),
+            "labels": [], "type_pairs": [], "initialized": False,
+        }
+        self._type_pairs = None
 
     # -- learned state ----------------------------------------------------------
     @property
@@ -169,111 +188,113 @@ class RelationExtractor(TrainablePipe):
                 "nlp.initialize(get_examples) with examples that carry gold relations before using it."
             )
 
-    def _get_state(self):
-        if self._state is None:
-            self._state = {
-                "featurizer": Featurizer(
-                    UnitVocab(self.cfg["units"]),
-                    TagVocab(self.cfg["entity_labels"]),
-                    granularity=self.cfg["granularity"],
-                    lowercase=self.cfg["lowercase"],
-                    max_length=self.cfg["max_length"],
-                ),
-                "type_pairs": {tuple(p) for p in self.cfg["type_pairs"]},
-                "label_index": {lab: i for i, lab in enumerate(self.labels)},
-            }
-        return self._state
-
-    def _resize(self) -> None:
-        st = self._get_state()
-        f = st["featurizer"]
-        resize_model(self.model, len(f.unit_vocab), len(f.tag_vocab), max(1, self.n_outputs))
-
     # -- candidates and gold ----------------------------------------------------
-    def candidates(self, doc: Doc) -> List[Candidate]:
-        """Candidate pairs of ``doc`` that pass the learned type filter.
+    def candidates(self, doc: Doc, ents: Optional[Sequence[Span]] = None) -> List[Candidate]:
+        """Candidate pairs of ``doc`` (entities ``ents``, default ``doc.ents``)
+        that pass the learned type filter.
 
         Pairs listed under ``doc.user_data["spacy_bio_rel.skip_pairs"]`` (as
         ``[head_start, head_end, tail_start, tail_end]``, set by the reader's
         negative sampling) are left out, in training and in prediction.
         """
-        allowed = self._get_state()["type_pairs"]
+        if self._type_pairs is None:
+            self._type_pairs = {tuple(p) for p in self.cfg["type_pairs"]}
         directed = self.cfg["directed"]
-        cands = [c for c in iter_candidates(doc, directed) if c.type_pair(directed) in allowed]
+        cands = [c for c in iter_candidates(doc, directed, ents) if c.type_pair(directed) in self._type_pairs]
         skip = doc.user_data.get(SKIP_PAIRS_KEY)
         if skip:
             skip_set = {tuple(x) for x in skip}
             cands = [c for c in cands if (c.head[0], c.head[1], c.tail[0], c.tail[1]) not in skip_set]
         return cands
 
-    def _gold(self, eg: Example, cands: Sequence[Candidate]) -> numpy.ndarray:
+    def training_input(self, examples: Sequence[Example]) -> RelInput:
+        """The model input of a training step: the predicted Docs read with the
+        reference's entities (teacher forcing) and their candidates."""
+        docs, ents, cands = [], [], []
+        for eg in examples:
+            doc_ents, _ = transfer_entities(eg.reference, eg.predicted)
+            docs.append(eg.predicted)
+            ents.append(doc_ents)
+            cands.append(self.candidates(eg.predicted, doc_ents))
+        return RelInput(docs, ents, cands)
+
+    def _gold(self, examples: Sequence[Example], cands: Sequence[Sequence[Candidate]]) -> numpy.ndarray:
         """Class index per candidate (len(labels) for Other), matched by character offsets."""
-        index = self._get_state()["label_index"]
-        gold = _char_relation_index(eg.reference)
-        pred = eg.predicted
-        out = numpy.full(len(cands), len(self.labels), dtype="int64")
-        for i, c in enumerate(cands):
-            h, t = _char_span(pred, c.head), _char_span(pred, c.tail)
-            label = gold.get((h, t))
-            if label is None and not self.cfg["directed"]:
-                label = gold.get((t, h))
-            if label is None:
-                continue
-            if label not in index:
-                raise ValueError(
-                    f"Gold relation label {label!r} is unknown to '{self.name}' (labels: {list(self.labels)}). "
-                    "Initialize the component on data that contains it."
-                )
-            out[i] = index[label]
-        return out
+        index = {label: i for i, label in enumerate(self.labels)}
+        out = []
+        for eg, doc_cands in zip(examples, cands):
+            for label in gold_labels(relation_index(eg.reference), doc_cands, self.cfg["directed"]):
+                if label != OTHER and label not in index:
+                    raise ValueError(
+                        f"Gold relation label {label!r} is unknown to '{self.name}' (labels: {list(self.labels)}). "
+                        "Initialize the component on data that contains it."
+                    )
+                out.append(index.get(label, len(self.labels)))
+        return numpy.asarray(out, dtype="int64")
 
-    def _chunks(self, docs: Sequence[Doc], cands: Sequence[Sequence[Candidate]]) -> Iterator[Tuple[List[Tuple[int, int]], List[Doc], List[List[Candidate]]]]:
-        """Split work into steps of at most ``max_pairs_per_step`` pairs (memory bound).
-
-        Yields ``(where, docs, cands)``; ``where[k] = (doc index, first candidate index)``.
-        """
-        limit = int(self.cfg["max_pairs_per_step"])
-        idx: List[Tuple[int, int]] = []
-        ds: List[Doc] = []
-        cs: List[List[Candidate]] = []
+    # -- prediction -------------------------------------------------------------
+    def _chunks(self, X: RelInput) -> Iterator[Tuple[List[int], RelInput]]:
+        """Split ``X`` into inputs of at most ``max_pairs_per_step`` pairs (a Doc
+        with more candidates is split); yields (Doc index of each part, part)."""
+        limit = self.cfg["max_pairs_per_step"]
+        where: List[int] = []
+        part = RelInput([], [], [])
         n = 0
-        for d, (doc, doc_cands) in enumerate(zip(docs, cands)):
+        for d, (doc, ents, cands) in enumerate(zip(X.docs, X.ents, X.cands)):
             start = 0
-            while start < len(doc_cands):
-                take = min(limit - n, len(doc_cands) - start)
-                idx.append((d, start))
-                ds.append(doc)
-                cs.append(list(doc_cands[start : start + take]))
+            while start < len(cands):
+                take = min(limit - n, len(cands) - start)
+                where.append(d)
+                part.docs.append(doc)
+                part.ents.append(ents)
+                part.cands.append(cands[start : start + take])
                 n += take
                 start += take
                 if n >= limit:
-                    yield idx, ds, cs
-                    idx, ds, cs, n = [], [], [], 0
+                    yield where, part
+                    where, part, n = [], RelInput([], [], []), 0
         if n:
-            yield idx, ds, cs
+            yield where, part
 
-    # -- prediction -------------------------------------------------------------
     def predict(self, docs: Iterable[Doc]) -> Prediction:
+        """Class scores (pairs, outputs) of the candidates of each Doc."""
         docs = list(docs)
         self._require_initialized()
-        cands = [self.candidates(doc) for doc in docs]
-        scores: List[List[numpy.ndarray]] = [[] for _ in docs]
-        featurize = self._get_state()["featurizer"]
-        for idx, ds, cs in self._chunks(docs, cands):
-            out = self.model.predict(featurize(ds, cs))
-            arr = self.model.ops.to_numpy(out.classes)
+        ents = [list(doc.ents) for doc in docs]
+        X = RelInput(docs, ents, [self.candidates(doc, e) for doc, e in zip(docs, ents)])
+        parts: List[List[numpy.ndarray]] = [[] for _ in docs]
+        for where, part in self._chunks(X):
+            arr = self.model.ops.to_numpy(self.model.predict(part).classes)
             start = 0
-            for (d, _), c in zip(idx, cs):
-                scores[d].append(arr[start : start + len(c)])
-                start += len(c)
-        n_out = self.n_outputs
-        return [
-            (c, numpy.concatenate(s) if s else numpy.zeros((0, n_out), dtype="float32"))
-            for c, s in zip(cands, scores)
-        ]
+            for d, cands in zip(where, part.cands):
+                parts[d].append(arr[start : start + len(cands)])
+                start += len(cands)
+        empty = numpy.zeros((0, self.n_outputs), dtype="float32")
+        return X, [numpy.concatenate(p) if p else empty for p in parts]
+
+    def confidence(self, top: numpy.ndarray) -> numpy.ndarray:
+        """Relation.score: a confidence in [0, 1] from the best class score.
+
+        Ranking loss: ``sigmoid(gamma * (s - (m+ - m-) / 2))``. The ranking
+        loss pushes a positive's score above m+ and every wrong score below
+        -m-; the confidence is 0.5 halfway between, and it is a monotone map
+        of the raw score, so thresholding it is thresholding θ
+        (:meth:`threshold_for_confidence`). Cross-entropy alone: the softmax
+        probability of the predicted label.
+        """
+        if self.cfg["classification_loss"] == "cross_entropy":
+            return top
+        mid = (self.cfg["margin_pos"] - self.cfg["margin_neg"]) / 2
+        return 1.0 / (1.0 + numpy.exp(-self.cfg["gamma"] * (top - mid)))
+
+    def threshold_for_confidence(self, confidence: float) -> float:
+        """The θ (raw class score) at which :meth:`confidence` equals ``confidence``."""
+        c = min(max(confidence, 1e-12), 1 - 1e-12)
+        mid = (self.cfg["margin_pos"] - self.cfg["margin_neg"]) / 2
+        return mid + math.log(c / (1 - c)) / self.cfg["gamma"]
 
     def decode(self, scores: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray]:
-        """Class index (len(labels) = Other) and score per pair.
+        """Class index (len(labels) = Other) and confidence per pair.
 
         With a ranking loss: argmax of the class scores if the maximum is at
         least ``threshold``, else Other (the paper's rule). With cross-entropy
@@ -290,18 +311,18 @@ class RelationExtractor(TrainablePipe):
         s = scores[:, :C]
         best = s.argmax(1)
         top = s[numpy.arange(len(s)), best]
-        return numpy.where(top >= self.cfg["threshold"], best, C), top
+        return numpy.where(top >= self.cfg["threshold"], best, C), self.confidence(top)
 
     def set_annotations(self, docs: Iterable[Doc], predictions: Prediction) -> None:
         C = len(self.labels)
-        for doc, (cands, scores) in zip(docs, predictions):
-            best, top = self.decode(scores)
+        X, scores = predictions
+        for doc, cands, doc_scores in zip(docs, X.cands, scores):
+            best, conf = self.decode(doc_scores)
             rels = []
-            for c, b, s in zip(cands, best, top):
+            for c, b, s in zip(cands, best, conf):
                 if b < C:
-                    head = doc[c.head[0] : c.head[1]]
-                    tail = doc[c.tail[0] : c.tail[1]]
-                    head.label_, tail.label_ = c.head_label, c.tail_label
+                    head = Span(doc, c.head[0], c.head[1], label=c.head_label)
+                    tail = Span(doc, c.tail[0], c.tail[1], label=c.tail_label)
                     rels.append(Relation(head, tail, self.labels[b], float(s)))
             set_relations(doc, rels)
 
@@ -309,34 +330,19 @@ class RelationExtractor(TrainablePipe):
     def _loss_settings(self) -> LossSettings:
         c = self.cfg
         return LossSettings(
-            n_labels=len(self.labels),
-            classification_loss=c["classification_loss"],
-            multitask=c["multitask"],
-            alpha=c["alpha"],
-            beta=c["beta"],
-            margin_pos=c["margin_pos"],
-            margin_neg=c["margin_neg"],
+            n_labels=len(self.labels), classification_loss=c["classification_loss"], multitask=c["multitask"],
+            alpha=c["alpha"], beta=c["beta"], margin_pos=c["margin_pos"], margin_neg=c["margin_neg"],
             gamma=c["gamma"],
         )
 
-    def loss_and_gradient(self, scores: RelScores, gold: numpy.ndarray) -> Tuple[float, RelScores]:
-        """Loss of one step and its gradient with respect to the network outputs."""
-        classes = xp2torch(scores.classes, requires_grad=True)
-        ident = xp2torch(scores.ident, requires_grad=True)
-        gold_t = torch.as_tensor(numpy.asarray(gold), dtype=torch.long, device=classes.device)
-        loss = total_loss(classes, ident, gold_t, self._loss_settings())
-        loss.backward()
-        grads = [t.grad if t.grad is not None else torch.zeros_like(t) for t in (classes, ident)]
-        return float(loss.item()), RelScores(classes=torch2xp(grads[0]), ident=torch2xp(grads[1]))
-
-    def get_loss(self, examples: Iterable[Example], scores: RelScores) -> Tuple[float, RelScores]:
-        """Loss for scores of all training candidates of ``examples``, in order."""
+    def get_loss(self, examples: Iterable[Example], scores: Tuple[RelInput, RelScores]) -> Tuple[float, RelScores]:
+        """The training loss of ``scores`` (the model's output for ``X``, the
+        candidates of ``examples``) and its gradient."""
         examples = list(examples)
-        gold = [self._gold(eg, self._training_candidates(eg)) for eg in examples]
-        return self.loss_and_gradient(scores, numpy.concatenate(gold) if gold else numpy.zeros(0, "int64"))
-
-    def _training_candidates(self, eg: Example) -> List[Candidate]:
-        return self.candidates(eg.predicted)
+        X, out = scores
+        gold = self._gold(examples, X.cands)
+        loss, d_classes, d_ident = loss_and_gradient(out.classes, out.ident, gold, self._loss_settings())
+        return loss, RelScores(classes=d_classes, ident=d_ident)
 
     def update(
         self,
@@ -346,12 +352,13 @@ class RelationExtractor(TrainablePipe):
         sgd: Optional[Optimizer] = None,
         losses: Optional[Dict[str, float]] = None,
     ) -> Dict[str, float]:
-        """One optimiser step over the candidate pairs of ``examples``.
+        """One optimiser step over the candidate pairs of ``examples``:
+        ``begin_update -> get_loss -> backprop -> finish_update``.
 
         Dropout is the model's own (``model.dropout``, the paper's 0.2);
-        spaCy's ``drop`` argument is not used. Large batches are processed in
-        chunks of ``max_pairs_per_step`` pairs whose gradients are summed
-        before the single optimiser step.
+        spaCy's ``drop`` argument is not used. The model sees the whole batch
+        at once (a shared encoder listener requires it); the batcher bounds
+        its size.
         """
         if losses is None:
             losses = {}
@@ -359,20 +366,13 @@ class RelationExtractor(TrainablePipe):
         examples = list(examples)
         validate_examples(examples, "RelationExtractor.update")
         self._require_initialized()
-        docs = [eg.predicted for eg in examples]
-        cands = [self._training_candidates(eg) for eg in examples]
-        golds = [self._gold(eg, c) for eg, c in zip(examples, cands)]
-        featurize = self._get_state()["featurizer"]
-        stepped = False
-        for idx, ds, cs in self._chunks(docs, cands):
-            gold = numpy.concatenate([golds[d][s : s + len(c)] for (d, s), c in zip(idx, cs)])
-            scores, backprop = self.model.begin_update(featurize(ds, cs))
-            loss, d_scores = self.loss_and_gradient(scores, gold)
-            backprop(d_scores)
-            losses[self.name] += loss
-            stepped = True
-        if stepped and sgd is not None:
+        X = self.training_input(examples)
+        out, backprop = self.model.begin_update(X)
+        loss, d_out = self.get_loss(examples, (X, out))
+        backprop(d_out)
+        if sgd is not None:
             self.finish_update(sgd)
+        losses[self.name] += loss
         return losses
 
     def initialize(
@@ -382,10 +382,12 @@ class RelationExtractor(TrainablePipe):
         nlp: Optional[Language] = None,
         labels: Optional[Sequence[str]] = None,
     ) -> None:
-        """Learn labels, type-pair filter, unit vocabulary and BIO tag set; size the model."""
+        """Learn labels and the type filter; let the model learn its
+        vocabularies from the training Docs and size itself."""
         validate_get_examples(get_examples, "RelationExtractor.initialize")
-        refs = [eg.reference for eg in get_examples()]
-        found = sorted({r["label"] for d in refs for r in d.user_data.get(USER_DATA_KEY, [])})
+        examples = list(get_examples())
+        refs = [eg.reference for eg in examples]
+        found = relation_labels(refs)
         if labels is not None:
             found = sorted(set(found) | set(labels))
         if not found and not self.cfg["labels"]:
@@ -397,38 +399,53 @@ class RelationExtractor(TrainablePipe):
         self.cfg["labels"] = sorted(set(self.cfg["labels"]) | set(found))
         if OTHER in self.cfg["labels"]:
             raise ValueError(f"{OTHER!r} is reserved for 'no relation' and cannot be a relation label")
-        directed = self.cfg["directed"]
-        pairs = set()
-        for doc in refs:
-            index = _char_relation_index(doc)
-            if not index:
-                continue
-            for c in iter_candidates(doc, directed):
-                h, t = _char_span(doc, c.head), _char_span(doc, c.tail)
-                if (h, t) in index or (not directed and (t, h) in index):
-                    pairs.add(c.type_pair(directed))
+        pairs = learn_type_pairs(refs, self.cfg["directed"])
+        if found and not pairs:
+            n_ents = sum(len(d.ents) for d in refs)
+            raise ValueError(
+                f"'{self.name}': the {len(refs)} initialization docs have gold relations, but none of them links "
+                f"two entities of its Doc's sentence (the docs have {n_ents} entities in doc.ents). Relations need "
+                "their arguments in doc.ents: convert the data with `python -m spacy_bio_rel convert`, or set "
+                "doc.ents before storing the DocBin."
+            )
         self.cfg["type_pairs"] = sorted([list(p) for p in pairs])
-        self.cfg["entity_labels"] = sorted({e.label_ for d in refs for e in d.ents})
-        counts = count_units(refs, sentence_bounds, self.cfg["granularity"], self.cfg["lowercase"])
-        self.cfg["units"] = UnitVocab.build(counts, int(self.cfg["min_freq"])).strings
+        self._type_pairs = None
+        if nlp is not None:
+            _check_listeners(self.model, nlp, self.name)
+        X = self.training_input(examples)
+        self.model.set_dim("nO", max(1, self.n_outputs))
+        self.model.initialize(X=X)
         self.cfg["initialized"] = True
-        self._state = None
-        self._resize()
-        self.model.initialize()
 
     # -- serialisation ------------------------------------------------------------
-    def _load_weights(self, data: bytes) -> None:
-        """Size the network from the loaded cfg, then load its weights."""
-        self._state = None
-        if self.is_initialized:
-            self._resize()
-        self.model.from_bytes(data)
+    def _load_model(self, data: bytes, where: str) -> None:
+        try:
+            self.model.from_bytes(data)
+        except ValueError as e:
+            if "trained with" in str(e):
+                raise ValueError(f"{where}: {e}") from None
+            raise ValueError(f"{where}: cannot load the relation model ({e}). Is the file truncated?") from e
+        except Exception as e:  # msgpack / torch errors on a damaged file
+            raise ValueError(f"{where}: cannot load the relation model ({type(e).__name__}: {e}). "
+                             "Is the file truncated or from another version?") from e
+        check_loaded_model(self.model)
+
+    def _load_cfg(self, data: str, where: str) -> None:
+        try:
+            cfg = srsly.json_loads(data)
+        except ValueError as e:
+            raise ValueError(f"{where}: not valid JSON ({e})") from None
+        if not isinstance(cfg, dict):
+            raise ValueError(f"{where}: expected a JSON object of settings")
+        self.cfg.update(cfg)
+        self._type_pairs = None
 
     def from_disk(self, path, *, exclude=tuple()):
+        path = util.ensure_path(path)
         deserialize = {
             "vocab": lambda p: self.vocab.from_disk(p, exclude=exclude),
-            "cfg": lambda p: self.cfg.update(srsly.read_json(p)),
-            "model": lambda p: self._load_weights(p.read_bytes()),
+            "cfg": lambda p: self._load_cfg(p.read_text(encoding="utf-8"), str(p)),
+            "model": lambda p: self._load_model(p.read_bytes(), str(p)),
         }
         util.from_disk(path, deserialize, exclude)
         return self
@@ -436,24 +453,21 @@ class RelationExtractor(TrainablePipe):
     def from_bytes(self, bytes_data, *, exclude=tuple()):
         deserialize = {
             "vocab": lambda b: self.vocab.from_bytes(b, exclude=exclude),
-            "cfg": lambda b: self.cfg.update(srsly.json_loads(b)),
-            "model": self._load_weights,
+            "cfg": lambda b: self._load_cfg(b, f"{self.name} cfg"),
+            "model": lambda b: self._load_model(b, f"{self.name} model"),
         }
         util.from_bytes(bytes_data, deserialize, exclude)
         return self
 
 
-def _char_span(doc: Doc, offsets: Tuple[int, int]) -> Tuple[int, int]:
-    start, end = offsets
-    last = doc[end - 1]
-    return doc[start].idx, last.idx + len(last.text)
-
-
-def _char_relation_index(doc: Doc) -> Dict[Tuple[Tuple[int, int], Tuple[int, int]], str]:
-    """Gold relations keyed by character offsets (robust to re-tokenisation)."""
-    out = {}
-    for item in doc.user_data.get(USER_DATA_KEY, []):
-        h, t = item["head"], item["tail"]
-        out[(_char_span(doc, (int(h[0]), int(h[1]))), _char_span(doc, (int(t[0]), int(t[1]))))] = item["label"]
-    return out
-
+def _check_listeners(model: Model, nlp: Language, name: str) -> None:
+    """A listener in the model must have its upstream component in the pipeline."""
+    for node in model.walk():
+        upstream = getattr(node, "upstream_name", None)
+        if upstream is None or upstream == "*":
+            continue
+        if upstream not in nlp.pipe_names:
+            raise ValueError(
+                f"[components.{name}.model.tok2vec] upstream = {upstream!r}, but the pipeline has no component "
+                f"named {upstream!r} (pipeline: {nlp.pipe_names}). Add it before '{name}' or fix 'upstream'."
+            )

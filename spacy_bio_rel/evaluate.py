@@ -15,8 +15,12 @@ import spacy
 from spacy.language import Language
 from spacy.training import Example
 
-from .candidates import OTHER, gold_index, gold_label
+from .candidates import OTHER
+from .gold import gold_label, relation_index
+from .ml.featurize import unknown_unit_rate
 from .readers import create_gold_ents_corpus
+
+UNKNOWN_WARNING = 0.5  # warn when more than this share of the units is unknown to the model
 
 
 def instance_counts(nlp: Language, examples: List[Example], component: str = "relation_extractor") -> Dict[str, Any]:
@@ -25,7 +29,7 @@ def instance_counts(nlp: Language, examples: List[Example], component: str = "re
     directed = pipe.cfg["directed"]
     pos = neg = 0
     for eg in examples:
-        index = gold_index(eg.reference)
+        index = relation_index(eg.reference)
         for c in pipe.candidates(eg.predicted):
             if gold_label(index, c, directed) == OTHER:
                 neg += 1
@@ -60,15 +64,29 @@ def evaluate_gold_entities(
     out["counts"] = instance_counts(nlp, examples, component)
     out["negative_ratio"] = negative_ratio
     out["seed"] = seed
-    out["component_settings"] = {k: v for k, v in pipe.cfg.items() if k not in ("units", "type_pairs")}
+    out["component_settings"] = {k: v for k, v in pipe.cfg.items() if k != "type_pairs"}
+    out["warnings"] = evaluation_warnings(pipe, examples, out)
     out["model"] = dict(nlp.config["components"][component]["model"])
     out["training_seed"] = nlp.config["training"].get("seed")
     return out
 
 
+def evaluation_warnings(pipe, examples: List[Example], scores: Dict[str, Any]) -> List[str]:
+    """What makes the figures meaningless: no gold relations, or data in
+    another language or script than the model's (most units unknown)."""
+    out = []
+    if not scores["rel_n_gold"]:
+        out.append("the data has no gold relations: recall and F1 are 0 by definition")
+    rate = unknown_unit_rate(pipe.model.get_ref("featurize"), [eg.predicted for eg in examples])
+    if rate > UNKNOWN_WARNING:
+        out.append(f"{100 * rate:.0f}% of the words/characters are unknown to the model's vocabulary: "
+                   "is the data in the language (and granularity) the model was trained on?")
+    return out
+
+
 def format_scores(scores: Dict[str, Any]) -> str:
     c = scores["counts"]
-    lines = [
+    lines = [f"warning: {w}" for w in scores.get("warnings", [])] + [
         f"data: {scores['data']} ({scores['docs']} docs); instances after type filter: {c['instances']} "
         f"({c['positive']} positive, {c['ratio']}), {'ordered' if c['directed'] else 'unordered'} pairs",
         f"micro  P {100 * scores['rel_micro_p']:6.2f}  R {100 * scores['rel_micro_r']:6.2f}  "

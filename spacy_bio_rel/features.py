@@ -1,5 +1,8 @@
 """Candidate pairs -> integer arrays for the network (:class:`RelBatch`).
 
+Pure numpy, no learned state: the vocabularies are passed in (they belong to
+the model's featurisation layer, :mod:`.ml.featurize`).
+
 Per sentence, once per Doc: unit ids (word or character), BIO tag ids from ALL
 entities of the sentence, and each entity's unit span. Per pair only indices
 into those arrays are produced, never a per-unit loop.
@@ -74,6 +77,7 @@ class SentenceFeatures:
     units: numpy.ndarray  # (n,) int64 unit ids
     tags: numpy.ndarray  # (n,) int64 tag ids
     ents: Dict[Offsets, Tuple[int, int]]
+    tokens: Optional[numpy.ndarray] = None  # (n,) int64 Doc token index of each unit
 
 
 @dataclass
@@ -94,10 +98,25 @@ class RelBatch:
     ent_end: numpy.ndarray
     pair_e1: numpy.ndarray
     pair_e2: numpy.ndarray
+    unit_tokens: Optional[numpy.ndarray] = None
 
     @property
     def n_pairs(self) -> int:
         return int(self.pair_e1.shape[0])
+
+
+def unit_token_index(doc: Doc, sent: Offsets, granularity: str) -> numpy.ndarray:
+    """The Doc token index of each unit of a sentence (see :func:`sentence_units`)."""
+    start, end = sent
+    if granularity == "token":
+        return numpy.arange(start, end, dtype="int64")
+    span = doc[start:end]
+    owner = numpy.empty(span.end_char - span.start_char, dtype="int64")
+    for tok in span:
+        owner[tok.idx - span.start_char : tok.idx - span.start_char + len(tok.text)] = tok.i
+    text = doc.text[span.start_char : span.end_char]
+    keep = numpy.fromiter((not c.isspace() for c in text), dtype=bool, count=len(text))
+    return owner[keep]
 
 
 def sentence_units(doc: Doc, sent: Offsets, granularity: str, lowercase: bool):
@@ -149,12 +168,13 @@ def featurize_sentence(
     granularity: str,
     lowercase: bool,
     ents_in_sent: Optional[Sequence[Span]] = None,
+    with_tokens: bool = False,
 ) -> SentenceFeatures:
     """Unit and tag ids of one sentence and the unit span of each entity in it.
 
-    ``ents_in_sent``: the Doc's entities that may lie in the sentence, for a
-    caller that featurizes many sentences of one Doc (``doc.ents`` builds
-    every Span anew); default ``doc.ents``.
+    ``ents_in_sent``: the entities that may lie in the sentence (default
+    ``doc.ents``; a caller featurizing many sentences of one Doc passes a
+    slice, and training passes the reference's gold entities).
     """
     units, to_units = sentence_units(doc, sent, granularity, lowercase)
     ents = {}
@@ -168,6 +188,7 @@ def featurize_sentence(
         units=unit_vocab.lookup(units),
         tags=bio_tags(len(units), spans, tag_vocab),
         ents=ents,
+        tokens=unit_token_index(doc, sent, granularity) if with_tokens else None,
     )
 
 
@@ -192,6 +213,7 @@ class Featurizer:
         granularity: str = "token",
         lowercase: bool = True,
         max_length: int = 200,
+        with_tokens: bool = False,
     ):
         if max_length < 1:
             raise ValueError(f"max_length must be positive, got {max_length}")
@@ -200,9 +222,20 @@ class Featurizer:
         self.granularity = granularity
         self.lowercase = lowercase
         self.max_length = max_length
+        self.with_tokens = with_tokens
 
-    def __call__(self, docs: Sequence[Doc], cands: Sequence[Sequence[Candidate]]) -> RelBatch:
-        """Arrays for ``cands[i]`` (candidates of ``docs[i]``), pairs in order."""
+    def __call__(
+        self,
+        docs: Sequence[Doc],
+        cands: Sequence[Sequence[Candidate]],
+        ents: Optional[Sequence[Sequence[Span]]] = None,
+    ) -> RelBatch:
+        """Arrays for ``cands[i]`` (candidates of ``docs[i]``), pairs in order.
+
+        ``ents[i]``: the entities ``docs[i]`` is read with (BIO tags); default
+        its ``doc.ents``.
+        """
+        offsets = numpy.cumsum([0] + [len(d) for d in docs])
         cache: Dict[Tuple[int, Offsets], SentenceFeatures] = {}
         windows: Dict[Tuple[int, Offsets, int, int], int] = {}
         win_arrays: List[Tuple[numpy.ndarray, numpy.ndarray]] = []
@@ -211,7 +244,7 @@ class Featurizer:
         pair_e1: List[int] = []
         pair_e2: List[int] = []
         for d, (doc, doc_cands) in enumerate(zip(docs, cands)):
-            doc_ents = doc.ents if doc_cands else ()
+            doc_ents = (doc.ents if ents is None else ents[d]) if doc_cands else ()
             starts = [e.start for e in doc_ents]  # ascending: Doc.ents do not overlap
             for c in doc_cands:
                 key = (d, c.sent)
@@ -219,7 +252,8 @@ class Featurizer:
                 if feats is None:
                     in_sent = doc_ents[bisect.bisect_left(starts, c.sent[0]) : bisect.bisect_left(starts, c.sent[1])]
                     feats = featurize_sentence(
-                        doc, c.sent, self.unit_vocab, self.tag_vocab, self.granularity, self.lowercase, in_sent
+                        doc, c.sent, self.unit_vocab, self.tag_vocab, self.granularity, self.lowercase, in_sent,
+                        self.with_tokens,
                     )
                     cache[key] = feats
                 u1, u2 = feats.ents[c.head], feats.ents[c.tail]
@@ -228,7 +262,8 @@ class Featurizer:
                 w = windows.get(wkey)
                 if w is None:
                     w = windows[wkey] = len(win_arrays)
-                    win_arrays.append((feats.units[lo:hi], feats.tags[lo:hi]))
+                    toks = None if feats.tokens is None else feats.tokens[lo:hi] + offsets[d]
+                    win_arrays.append((feats.units[lo:hi], feats.tags[lo:hi], toks))
                 idx = []
                 for us, ue in (u1, u2):
                     ekey = (w, us - lo, ue - lo)
@@ -239,19 +274,22 @@ class Featurizer:
                     idx.append(e)
                 pair_e1.append(idx[0])
                 pair_e2.append(idx[1])
-        return self._pack(win_arrays, ent_rows, pair_e1, pair_e2)
+        return self._pack(win_arrays, ent_rows, pair_e1, pair_e2, self.with_tokens)
 
     @staticmethod
-    def _pack(win_arrays, ent_rows, pair_e1, pair_e2) -> RelBatch:
+    def _pack(win_arrays, ent_rows, pair_e1, pair_e2, with_tokens=False) -> RelBatch:
         S = len(win_arrays)
-        N = max((len(u) for u, _ in win_arrays), default=1) or 1
+        N = max((len(u) for u, _, _ in win_arrays), default=1) or 1
         words = numpy.zeros((S, N), dtype="int64")
         tags = numpy.zeros((S, N), dtype="int64")
         lengths = numpy.zeros((S,), dtype="int64")
-        for i, (u, t) in enumerate(win_arrays):
+        unit_tokens = numpy.full((S, N), -1, dtype="int64") if with_tokens else None
+        for i, (u, t, k) in enumerate(win_arrays):
             words[i, : len(u)] = u
             tags[i, : len(t)] = t
             lengths[i] = len(u)
+            if unit_tokens is not None:
+                unit_tokens[i, : len(k)] = k
         ents = numpy.asarray(ent_rows, dtype="int64").reshape(-1, 3)
         return RelBatch(
             words=words,
@@ -262,6 +300,7 @@ class Featurizer:
             ent_end=ents[:, 2].copy(),
             pair_e1=numpy.asarray(pair_e1, dtype="int64"),
             pair_e2=numpy.asarray(pair_e2, dtype="int64"),
+            unit_tokens=unit_tokens,
         )
 
 

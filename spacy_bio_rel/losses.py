@@ -5,8 +5,10 @@ for Other. All losses are sums over the batch, as in the paper.
 """
 from dataclasses import dataclass
 
+import numpy
 import torch
 import torch.nn.functional as F
+from thinc.api import torch2xp, xp2torch
 
 CLASSIFICATION_LOSSES = ("ranking", "cross_entropy", "both")
 
@@ -83,3 +85,19 @@ def total_loss(class_scores: torch.Tensor, id_logits: torch.Tensor, gold: torch.
     if s.multitask:
         loss = loss + s.alpha * identification_loss(id_logits, gold, s.n_labels)
     return loss
+
+
+def loss_and_gradient(classes, ident, gold, settings: LossSettings):
+    """Loss of one step and its gradients with respect to the network outputs.
+
+    ``classes`` (P, C[+1]) and ``ident`` (P, 2) are Thinc arrays (numpy or
+    cupy), ``gold`` (P,) class indices (C for Other). Returns ``(loss,
+    d_classes, d_ident)`` with the gradients as arrays of the same kind.
+    """
+    classes_t = xp2torch(classes, requires_grad=True)
+    ident_t = xp2torch(ident, requires_grad=True)
+    gold_t = torch.as_tensor(numpy.asarray(gold), dtype=torch.long, device=classes_t.device)
+    loss = total_loss(classes_t, ident_t, gold_t, settings)
+    loss.backward()
+    grads = [t.grad if t.grad is not None else torch.zeros_like(t) for t in (classes_t, ident_t)]
+    return float(loss.item()), torch2xp(grads[0]), torch2xp(grads[1])

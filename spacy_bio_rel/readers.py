@@ -21,7 +21,8 @@ from spacy.training.corpus import walk_corpus
 from spacy.util import ensure_path, registry
 from spacy.vocab import Vocab
 
-from .candidates import OTHER, gold_index, gold_label, iter_candidates, learn_type_pairs
+from .candidates import OTHER, iter_candidates
+from .gold import gold_label, learn_type_pairs, relation_index
 from .relations import USER_DATA_KEY
 
 SKIP_PAIRS_KEY = "spacy_bio_rel.skip_pairs"
@@ -74,7 +75,7 @@ def sample_negatives(docs: List[Doc], ratio: float, directed: bool, seed: int) -
     allowed = learn_type_pairs(docs, directed)
     pos, neg = 0, []
     for d, doc in enumerate(docs):
-        index = gold_index(doc)
+        index = relation_index(doc)
         for c in iter_candidates(doc, directed):
             if c.type_pair(directed) not in allowed:
                 continue

@@ -6,10 +6,14 @@ Relations are stored as plain data in ``doc.user_data`` so that they survive
 
 Storage (one list per Doc, under :data:`USER_DATA_KEY`)::
 
-    [{"head": [start, end, label], "tail": [start, end, label],
-      "label": "Work_For", "score": 1.0}, ...]
+    [{"head": [start_char, end_char, label], "tail": [start_char, end_char, label],
+      "label": "Work_For", "score": 1.0, "offsets": "char"}, ...]
 
-``start``/``end`` are token offsets, ``label`` the entity label of the span.
+``start_char``/``end_char`` are character offsets into ``doc.text`` and
+``label`` the entity label of the span. Character offsets survive
+retokenisation (``merge_entities``, ``retokenize``), token offsets do not.
+Items without ``"offsets": "char"`` (written by version 0.1) hold token
+offsets and are still read.
 """
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
@@ -31,10 +35,11 @@ class Relation:
 
     def to_dict(self) -> dict:
         return {
-            "head": [self.head.start, self.head.end, self.head.label_],
-            "tail": [self.tail.start, self.tail.end, self.tail.label_],
+            "head": [self.head.start_char, self.head.end_char, self.head.label_],
+            "tail": [self.tail.start_char, self.tail.end_char, self.tail.label_],
             "label": self.label,
             "score": float(self.score),
+            "offsets": "char",
         }
 
     def __repr__(self) -> str:
@@ -47,23 +52,33 @@ class Relation:
 RelationLike = Union[Relation, Tuple[Span, Span, str], Tuple[Span, Span, str, float]]
 
 
-def _span_from_data(doc: Doc, data: Sequence) -> Span:
+def _span_from_data(doc: Doc, data: Sequence, char: bool) -> Span:
     start, end, label = int(data[0]), int(data[1]), str(data[2])
-    if not (0 <= start < end <= len(doc)):
+    size, unit = (len(doc.text), "characters") if char else (len(doc), "tokens")
+    if not (0 <= start < end <= size):
         raise ValueError(
             f"Stored relation argument [{start}, {end}) is outside the Doc "
-            f"({len(doc)} tokens): the relations in doc.user_data[{USER_DATA_KEY!r}] "
+            f"({size} {unit}): the relations in doc.user_data[{USER_DATA_KEY!r}] "
             "do not belong to this Doc."
         )
-    return Span(doc, start, end, label=label)
+    if not char:
+        return Span(doc, start, end, label=label)
+    span = doc.char_span(start, end, label=label, alignment_mode="expand")
+    if span is None:  # only whitespace between the offsets
+        raise ValueError(f"Stored relation argument [{start}, {end}) covers no token of the Doc")
+    return span
+
+
+def _is_char(item: dict) -> bool:
+    return item.get("offsets") == "char"
 
 
 def get_relations(doc: Doc) -> List[Relation]:
     """The relations of ``doc`` (gold or predicted, whichever were set last)."""
     return [
         Relation(
-            head=_span_from_data(doc, item["head"]),
-            tail=_span_from_data(doc, item["tail"]),
+            head=_span_from_data(doc, item["head"], _is_char(item)),
+            tail=_span_from_data(doc, item["tail"], _is_char(item)),
             label=item["label"],
             score=float(item.get("score", 1.0)),
         )
@@ -109,11 +124,19 @@ def add_relation(doc: Doc, head: Span, tail: Span, label: str, score: float = 1.
 
 
 def relation_keys(doc: Doc) -> List[Tuple[Tuple[int, int], Tuple[int, int], str]]:
-    """Relations as hashable ``((h_start, h_end), (t_start, t_end), label)`` triples."""
-    return [
-        ((int(d["head"][0]), int(d["head"][1])), (int(d["tail"][0]), int(d["tail"][1])), d["label"])
-        for d in doc.user_data.get(USER_DATA_KEY, [])
-    ]
+    """Relations as hashable ``((h_start, h_end), (t_start, t_end), label)``
+    triples of CHARACTER offsets (old token-offset items are converted)."""
+    out = []
+    for d in doc.user_data.get(USER_DATA_KEY, []):
+        keys = []
+        for role in ("head", "tail"):
+            start, end = int(d[role][0]), int(d[role][1])
+            if not _is_char(d):
+                span = _span_from_data(doc, d[role], False)
+                start, end = span.start_char, span.end_char
+            keys.append((start, end))
+        out.append((keys[0], keys[1], d["label"]))
+    return out
 
 
 def _relations_setter(doc: Doc, value: Optional[Iterable[RelationLike]]) -> None:

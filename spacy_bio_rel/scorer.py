@@ -11,21 +11,7 @@ from typing import Any, Dict, Iterable, Tuple
 from spacy.training import Example
 from spacy.util import registry
 
-from .relations import USER_DATA_KEY
-
-
-def _keys(doc, directed: bool) -> set:
-    keys = set()
-    for item in doc.user_data.get(USER_DATA_KEY, []):
-        spans = []
-        for role in ("head", "tail"):
-            start, end = int(item[role][0]), int(item[role][1])
-            spans.append((doc[start].idx, doc[end - 1].idx + len(doc[end - 1].text)))
-        h, t = spans
-        if not directed:
-            h, t = min(h, t), max(h, t)
-        keys.add((h, t, item["label"]))
-    return keys
+from .gold import relation_set
 
 
 def _prf(tp: int, n_pred: int, n_gold: int) -> Tuple[float, float, float]:
@@ -43,8 +29,8 @@ def score_relations(examples: Iterable[Example], directed: bool = True, **kwargs
     """
     tp, n_pred, n_gold = Counter(), Counter(), Counter()
     for eg in examples:
-        gold = _keys(eg.reference, directed)
-        pred = _keys(eg.predicted, directed)
+        gold = relation_set(eg.reference, directed)
+        pred = relation_set(eg.predicted, directed)
         for key in gold:
             n_gold[key[2]] += 1
         for key in pred:

@@ -1,6 +1,6 @@
-from spacy_bio_rel.candidates import (
-    OTHER, count_candidates, gold_index, gold_label, iter_candidates, learn_type_pairs, sentence_bounds,
-)
+from spacy.tokens import Doc
+
+from spacy_bio_rel.candidates import iter_candidates, sentence_bounds, transfer_entities
 from conftest import make_doc
 
 
@@ -33,23 +33,20 @@ def test_no_or_one_entity_gives_no_candidates(nlp_en):
     assert sentence_bounds(nlp_en.make_doc("")) == []
 
 
-def test_gold_labels_directed_and_undirected(nlp_en):
+def test_candidates_from_given_entities_carry_char_offsets(nlp_en):
     doc = _doc(nlp_en)
-    index = gold_index(doc)
-    labels = {(c.head, c.tail): gold_label(index, c, True) for c in iter_candidates(doc, True)}
-    assert labels[((0, 1), (2, 3))] == "Social"
-    assert labels[((2, 3), (0, 1))] == "Knows"
-    assert labels[((4, 5), (2, 3))] == OTHER  # the reverse order is negative
-    un = {(c.head, c.tail): gold_label(index, c, False) for c in iter_candidates(doc, False)}
-    assert un[((2, 3), (4, 5))] == "Located"
+    ents = list(doc.ents)[:2]
+    cands = list(iter_candidates(doc, True, ents))
+    assert len(cands) == 2
+    assert cands[0].head_chars == (0, 4) and cands[0].tail_chars == (9, 13)
 
 
-def test_type_filter_and_counts(nlp_en):
-    doc = _doc(nlp_en)
-    assert learn_type_pairs([doc], True) == {("PER", "PER"), ("PER", "LOC")}
-    assert learn_type_pairs([doc], False) == {("PER", "PER"), ("LOC", "PER")}
-    counts = count_candidates([doc])
-    assert counts["ordered"]["total"] == 6 and counts["ordered"]["positive"] == 3
-    # (LOC, PER) and (LOC, PER) ordered never positive -> filtered
-    assert counts["ordered"]["filtered_total"] == 4
-    assert counts["unordered"]["filtered_total"] == 3
+def test_transfer_entities_same_and_other_tokenisation(nlp_en):
+    ref = _doc(nlp_en)
+    same, lost = transfer_entities(ref, ref.copy())
+    assert lost == 0 and [(e.start, e.end, e.label_) for e in same] == [(e.start, e.end, e.label_) for e in ref.ents]
+    # a predicted Doc that merges "Anna met" into one token: Anna widens to it, the rest by characters
+    other = Doc(nlp_en.vocab, words=["Anna met", "Bert", "in", "Oslo", ".", "Carl", "left", "."])
+    moved, lost = transfer_entities(ref, other)
+    assert lost == 0
+    assert [(e.text, e.label_) for e in moved] == [("Anna met", "PER"), ("Bert", "PER"), ("Oslo", "LOC"), ("Carl", "PER")]

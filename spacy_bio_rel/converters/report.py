@@ -16,7 +16,7 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple, Union
 from spacy.attrs import SENT_START
 from spacy.tokens import Doc
 
-from ..candidates import count_candidates, learn_type_pairs
+from ..gold import count_candidates, learn_type_pairs
 from ..relations import relation_keys
 
 MAX_EXAMPLES = 5

@@ -1,12 +1,34 @@
-"""Registered Thinc architectures: the PyTorch network wrapped for spaCy."""
-from dataclasses import dataclass
-from typing import List
+"""Registered Thinc architectures: ``RelInput`` (Docs + candidates) -> ``RelScores``.
 
+The model is a small Thinc tree::
+
+    bio_tag_cnn
+    |- featurize   RelInput -> RelBatch (unit / BIO-tag / entity-span arrays; vocabularies in attrs)
+    |- network     PyTorchWrapper around ml.torch_model.BioTagCNN -> class and identification scores
+    `- tok2vec     (v2, optional) List[Doc] -> List[Floats2d]: a dense channel per unit
+
+``spacy-bio-rel.BioTagCNN.v1`` is the paper's network (word, BIO-tag and
+position embeddings). ``spacy-bio-rel.BioTagCNN.v2`` adds an optional
+``tok2vec`` sublayer (``spacy.Tok2Vec.v2``, ``spacy.Tok2VecListener.v1`` or
+``spacy-transformers.TransformerListener.v1``) whose token vectors become one
+more channel of each unit, beside (``use_words = true``) or instead of the
+word embedding; a character reads the vector of its token. Gradients flow back
+into the encoder.
+
+The builders take no defaults: the factory's ``default_config``
+(:mod:`..component`) is the single source of the settings.
+"""
+from dataclasses import dataclass
+from typing import List, Optional
+
+from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v2, torch2xp, xp2torch
 from thinc.types import Floats2d
 
+from ..candidates import RelInput
 from ..features import RelBatch
+from .featurize import build_featurizer, check_saved_settings, vocab_sizes
 from .torch_model import BioTagCNN
 
 BATCH_FIELDS = ("words", "tags", "lengths", "ent_sent", "ent_start", "ent_end", "pair_e1", "pair_e2")
@@ -22,43 +44,141 @@ class RelScores:
 
 @registry.architectures("spacy-bio-rel.BioTagCNN.v1")
 def build_bio_tag_cnn(
-    word_width: int = 200,
-    tag_width: int = 50,
-    position_width: int = 50,
-    max_distance: int = 100,
-    window_sizes: List[int] = [4, 5, 6, 7, 8, 9, 10],
-    n_filters: int = 64,
-    hidden_width: int = 128,
-    dropout: float = 0.2,
-    activation: str = "tanh",
-    use_words: bool = True,
-    use_tags: bool = True,
-    use_positions: bool = True,
-    shared_convolution: bool = True,
-) -> Model[RelBatch, RelScores]:
+    word_width: int,
+    tag_width: int,
+    position_width: int,
+    max_distance: int,
+    window_sizes: List[int],
+    n_filters: int,
+    hidden_width: int,
+    dropout: float,
+    activation: str,
+    use_words: bool,
+    use_tags: bool,
+    use_positions: bool,
+    shared_convolution: bool,
+    granularity: str = "token",
+    lowercase: bool = True,
+    min_freq: int = 2,
+    max_length: int = 200,
+) -> Model[RelInput, RelScores]:
     """Multi-window CNN with word, BIO-tag and position embeddings (Ye et al. 2019).
 
-    The vocabulary- and label-sized layers are sized by the component in
-    ``initialize`` (see :func:`resize_model`). ``shared_convolution = false``
-    runs the straightforward per-pair network (same parameters, same result,
-    slower): useful as a reference only.
+    ``shared_convolution = false`` runs the straightforward per-pair network
+    (same parameters, same result, slower): a reference only. The
+    featurisation settings default to version 0.1's component defaults so
+    that a v1 model section of that version still builds.
     """
-    module = BioTagCNN(
-        word_width=word_width,
-        tag_width=tag_width,
-        position_width=position_width,
-        max_distance=max_distance,
-        window_sizes=window_sizes,
-        n_filters=n_filters,
-        hidden_width=hidden_width,
-        dropout=dropout,
-        activation=activation,
-        use_words=use_words,
-        use_tags=use_tags,
-        use_positions=use_positions,
-        fast=shared_convolution,
+    return build_bio_tag_cnn_v2(
+        None, 0, word_width, tag_width, position_width, max_distance, window_sizes, n_filters, hidden_width,
+        dropout, activation, use_words, use_tags, use_positions, shared_convolution, granularity, lowercase,
+        min_freq, max_length,
     )
-    return PyTorchWrapper_v2(module, convert_inputs=_convert_inputs, convert_outputs=_convert_outputs)
+
+
+@registry.architectures("spacy-bio-rel.BioTagCNN.v2")
+def build_bio_tag_cnn_v2(
+    tok2vec: Optional[Model[List[Doc], List[Floats2d]]],
+    tok2vec_width: int,
+    word_width: int,
+    tag_width: int,
+    position_width: int,
+    max_distance: int,
+    window_sizes: List[int],
+    n_filters: int,
+    hidden_width: int,
+    dropout: float,
+    activation: str,
+    use_words: bool,
+    use_tags: bool,
+    use_positions: bool,
+    shared_convolution: bool,
+    granularity: str,
+    lowercase: bool,
+    min_freq: int,
+    max_length: int,
+) -> Model[RelInput, RelScores]:
+    """The v1 network with an optional encoder channel.
+
+    ``tok2vec``: a layer giving one vector per token, of width
+    ``tok2vec_width`` (e.g. 384 for MiniLM-L6, the listener's ``width`` for a
+    tok2vec listener); null for none (then ``tok2vec_width`` is ignored).
+    """
+    has_encoder = tok2vec is not None
+    if has_encoder and int(tok2vec_width) < 1:
+        raise ValueError("tok2vec_width must be the encoder's output width (e.g. 384 for MiniLM-L6) when tok2vec is set")
+    module = BioTagCNN(
+        word_width=word_width, tag_width=tag_width, position_width=position_width, max_distance=max_distance,
+        window_sizes=window_sizes, n_filters=n_filters, hidden_width=hidden_width, dropout=dropout,
+        activation=activation, use_words=use_words, use_tags=use_tags, use_positions=use_positions,
+        fast=shared_convolution, dense_width=int(tok2vec_width) if has_encoder else 0,
+    )
+    featurize = build_featurizer(granularity, lowercase, min_freq, max_length, with_tokens=has_encoder)
+    network = PyTorchWrapper_v2(module, convert_inputs=_convert_inputs, convert_outputs=_convert_outputs)
+    layers = [featurize, network] + ([tok2vec] if has_encoder else [])
+    refs = {"featurize": featurize, "network": network}
+    if has_encoder:
+        refs["tok2vec"] = tok2vec
+    return Model(
+        "bio_tag_cnn",
+        forward,
+        init=init,
+        layers=layers,
+        refs=refs,
+        dims={"nO": None},
+        attrs={"tok2vec_width": int(tok2vec_width) if has_encoder else 0},
+    )
+
+
+def forward(model: Model[RelInput, RelScores], X: RelInput, is_train: bool):
+    batch = model.get_ref("featurize").predict(X)
+    network = model.get_ref("network")
+    if not model.has_ref("tok2vec"):
+        scores, backprop_net = network((batch, None), is_train)
+
+        def backprop(dY: RelScores) -> RelInput:
+            backprop_net(dY)
+            return X
+
+        return scores, backprop
+
+    vectors, backprop_tok2vec = model.get_ref("tok2vec")(X.docs, is_train)
+    width = model.attrs["tok2vec_width"]
+    for doc, v in zip(X.docs, vectors):
+        if v.shape[0] != len(doc) or (v.shape[0] and v.shape[1] != width):
+            raise ValueError(
+                f"The relation model's tok2vec gives vectors of shape {tuple(v.shape)} for a Doc of {len(doc)} "
+                f"tokens, but [components.relation_extractor.model] tok2vec_width = {width}: set it to the "
+                "encoder's output width."
+            )
+    lengths = [len(doc) for doc in X.docs]
+    flat = model.ops.flatten(list(vectors)) if sum(lengths) else model.ops.alloc2f(0, width)
+    scores, backprop_net = network((batch, flat), is_train)
+
+    def backprop(dY: RelScores) -> RelInput:
+        d_flat = backprop_net(dY)
+        backprop_tok2vec(model.ops.unflatten(d_flat, model.ops.asarray1i(lengths)))
+        return X
+
+    return scores, backprop
+
+
+def init(model: Model[RelInput, RelScores], X: Optional[RelInput] = None, Y=None) -> None:
+    """Learn the vocabularies from ``X`` (all training Docs), initialise the
+    encoder on a sample, and size the network (``nO``: number of class scores)."""
+    model.get_ref("featurize").initialize(X=X)
+    if model.has_ref("tok2vec"):
+        tok2vec = model.get_ref("tok2vec")
+        tok2vec.initialize(X=X.docs[:16] if X is not None else None)
+        width = tok2vec.get_dim("nO") if tok2vec.has_dim("nO") is True else None
+        if width is not None and width != model.attrs["tok2vec_width"]:
+            raise ValueError(
+                f"[components.relation_extractor.model] tok2vec_width = {model.attrs['tok2vec_width']}, but its "
+                f"tok2vec layer gives vectors of width {width}: set tok2vec_width = {width}."
+            )
+    n_units, n_tags = vocab_sizes(model.get_ref("featurize"))
+    n_out = model.get_dim("nO") if model.has_dim("nO") is True else 1
+    torch_module(model).resize(n_units, n_tags, max(1, n_out))
 
 
 def torch_module(model: Model) -> BioTagCNN:
@@ -71,14 +191,27 @@ def torch_module(model: Model) -> BioTagCNN:
     raise ValueError(f"Model {model.name!r} holds no BioTagCNN module")
 
 
-def resize_model(model: Model, n_words: int, n_tags: int, n_classes: int) -> None:
-    torch_module(model).resize(n_words, n_tags, n_classes)
+def check_loaded_model(model: Model) -> None:
+    """Raise a clear error if a loaded model's saved settings differ from its config."""
+    check_saved_settings(model.get_ref("featurize"))
 
 
-def _convert_inputs(model: Model, X: RelBatch, is_train: bool):
+def _convert_inputs(model: Model, X, is_train: bool):
+    batch, flat = X
     device = model.shims[0].device
-    args = tuple(xp2torch(model.ops.xp.asarray(getattr(X, f)), device=device) for f in BATCH_FIELDS)
-    return ArgsKwargs(args=args, kwargs={}), lambda d: []
+    xp = model.ops.xp
+    args = [xp2torch(xp.asarray(getattr(batch, f)), device=device) for f in BATCH_FIELDS]
+    if flat is None:
+        return ArgsKwargs(args=tuple(args), kwargs={}), lambda d: None
+    vectors = xp2torch(flat, requires_grad=is_train, device=device)
+    units = xp2torch(xp.asarray(batch.unit_tokens), device=device)
+    args += [vectors, units]
+
+    def backprop(d: ArgsKwargs):
+        grad = d.args[len(BATCH_FIELDS)]
+        return torch2xp(grad) if grad is not None else model.ops.alloc2f(*flat.shape)
+
+    return ArgsKwargs(args=tuple(args), kwargs={}), backprop
 
 
 def _convert_outputs(model: Model, X_Ytorch, is_train: bool):

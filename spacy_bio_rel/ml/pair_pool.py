@@ -12,7 +12,9 @@ through one filter tap:
 
 and a pair ``p = (e1, e2)`` pools ``max_n A[e1, n] + B[e2, n]`` with ``A``
 the first three sums and ``B`` the fourth. Any table may be None (feature
-switched off).
+switched off). An optional dense sentence map ``D[s, n]`` (the convolution of
+a dense channel, computed by autograd outside) is added to the sentence part;
+its gradient is scattered to each pooled value's argmax position.
 
 The forward pass gathers the sums with ``embedding_bag`` and pools the pairs
 in chunks small enough to stay in cache. The backward pass sends each pooled
@@ -86,9 +88,10 @@ def _table_grad(grad, arg, ids, idx, shape, tap_cols):
 
 class _PairMaxPoolTables(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, table_w, ids_w, table_t, ids_t, table_1, ids_1, table_2, ids_2, ent_sent, lengths, e1, e2, tap_cols):
+    def forward(ctx, table_w, ids_w, table_t, ids_t, table_1, ids_1, table_2, ids_2, ent_sent, lengths, e1, e2,
+                tap_cols, dense_map):
         with torch.no_grad():
-            C = None  # (S, N, F): sentence-level part
+            C = None if dense_map is None else dense_map.detach().clone()  # (S, N, F): sentence-level part
             for table, ids in ((table_w, ids_w), (table_t, ids_t)):
                 if table is not None:
                     C = _bag(table, ids) if C is None else C.add_(_bag(table, ids))
@@ -102,6 +105,7 @@ class _PairMaxPoolTables(torch.autograd.Function):
         ctx.save_for_backward(ids_w, ids_t, ids_1, ids_2, ent_sent, e1, e2, arg)
         ctx.tap_cols = tap_cols
         ctx.shapes = tuple(None if t is None else t.shape for t in (table_w, table_t, table_1, table_2))
+        ctx.dense_shape = None if dense_map is None else dense_map.shape
         return out
 
     @staticmethod
@@ -114,7 +118,13 @@ class _PairMaxPoolTables(torch.autograd.Function):
             shape = ctx.shapes[k]
             need = shape is not None and ctx.needs_input_grad[2 * k]
             grads += [_table_grad(grad, arg, ids, idx, shape, ctx.tap_cols) if need else None, None]
-        return (*grads, None, None, None, None, None)
+        d_dense = None
+        if ctx.dense_shape is not None and ctx.needs_input_grad[13]:
+            S, N, F_ = ctx.dense_shape
+            d_dense = grad.new_zeros((S * N, F_))
+            d_dense.scatter_add_(0, sent[:, None] * N + arg, grad)
+            d_dense = d_dense.view(S, N, F_)
+        return (*grads, None, None, None, None, None, d_dense)
 
 
 def pair_max_pool_tables(
@@ -131,11 +141,14 @@ def pair_max_pool_tables(
     e1: torch.Tensor,
     e2: torch.Tensor,
     tap_cols: Sequence[Tuple[int, int]],
+    dense_map: Optional[torch.Tensor] = None,
 ) -> torch.Tensor:
     """``out[p, f] = max_n A[e1[p], n, f] + B[e2[p], n, f]`` (see module doc).
 
     ``lengths`` (E,): the length of each entity's sentence; positions past it
     are padding and never win the max. ``tap_cols[t] = (lo, hi)``: the
     columns of the filters that have tap ``t`` (the rest are zero).
+    ``dense_map`` (S, N, F): an extra sentence-level part (differentiable).
     """
-    return _PairMaxPoolTables.apply(table_w, ids_w, table_t, ids_t, table_1, ids_1, table_2, ids_2, ent_sent, lengths, e1, e2, tap_cols)
+    return _PairMaxPoolTables.apply(table_w, ids_w, table_t, ids_t, table_1, ids_1, table_2, ids_2, ent_sent, lengths,
+                                    e1, e2, tap_cols, dense_map)

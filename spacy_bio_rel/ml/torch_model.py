@@ -1,7 +1,8 @@
 """The paper's network as a plain PyTorch module, with two exact forward paths.
 
-Input per unit: [word (200); BIO tag (50); position to e1 (50); position to
-e2 (50)], each part switchable. Convolution with windows 4..10, 64 filters
+Input per unit: [word (200); BIO tag (50); dense encoder vector (optional,
+e.g. a transformer's or tok2vec's, 0 by default); position to e1 (50);
+position to e2 (50)], each part switchable. Convolution with windows 4..10, 64 filters
 each, zero padding to the sentence length ("same": ``(k-1)//2`` zeros on the
 left, the rest on the right), non-linearity, max-pooling over the sentence,
 a 128-unit hidden layer with dropout, class scores (one per relation label, no
@@ -23,7 +24,14 @@ position blocks. Taps that fall outside the sentence gather a zero row, which
 keeps zero padding exact. A pair's feature map is the sum of its sentence's,
 its first entity's and its second entity's parts; it is max-pooled without
 being stored (:mod:`.pair_pool`), and max-pooling's gradient goes from each
-argmax straight to the table rows it read. The bias is added after pooling
+argmax straight to the table rows it read. A dense channel (real-valued
+vectors, no table) is convolved per sentence with an ordinary convolution and
+added to the sentence's part: still shared by all pairs of the sentence.
+
+The architecture's settings travel with the weights (``get_extra_state``):
+loading weights into a network built with other settings fails with an error
+naming the setting. Loading also sizes the vocabulary- and label-sized layers
+from the saved weights. The bias is added after pooling
 and the non-linearity (tanh or relu, both non-decreasing) is applied after
 max-pooling: ``max_i g(x_i + b) == g(max_i x_i + b)``. Same parameters, same
 mathematics, far less work per pair.
@@ -65,6 +73,7 @@ class BioTagCNN(nn.Module):
         use_tags: bool = True,
         use_positions: bool = True,
         fast: bool = True,
+        dense_width: int = 0,
     ):
         super().__init__()
         if activation not in ACTIVATIONS:
@@ -78,12 +87,20 @@ class BioTagCNN(nn.Module):
         self.activation = activation
         self.act = ACTIVATIONS[activation]
         self.fast = fast
+        self.dense_width = int(dense_width)
+        self.settings = {
+            "word_width": word_width * use_words, "tag_width": tag_width * use_tags,
+            "position_width": position_width * use_positions, "max_distance": max_distance,
+            "window_sizes": self.window_sizes, "n_filters": n_filters, "hidden_width": hidden_width,
+            "activation": activation, "use_words": use_words, "use_tags": use_tags,
+            "use_positions": use_positions, "dense_width": self.dense_width,
+        }
         self.word_emb = nn.Embedding(n_words, word_width, padding_idx=0) if use_words else None
         self.tag_emb = nn.Embedding(n_tags, tag_width, padding_idx=0) if use_tags else None
         n_dist = 2 * max_distance + 1
         self.pos1_emb = nn.Embedding(n_dist, position_width) if use_positions else None
         self.pos2_emb = nn.Embedding(n_dist, position_width) if use_positions else None
-        self.shared_width = word_width * use_words + tag_width * use_tags
+        self.shared_width = word_width * use_words + tag_width * use_tags + self.dense_width
         in_width = self.shared_width + 2 * position_width * use_positions
         if in_width == 0:
             raise ValueError("At least one of use_words, use_tags, use_positions must be true")
@@ -111,6 +128,32 @@ class BioTagCNN(nn.Module):
             ]
             lo, hi = (min(cols), max(cols) + 1) if cols else (0, 0)
             self._tap_cols.append((lo * n_filters, hi * n_filters))
+        self._register_load_state_dict_pre_hook(self._resize_to_state)
+
+    # -- settings travel with the weights -------------------------------------
+    def get_extra_state(self):
+        return dict(self.settings)
+
+    def set_extra_state(self, state) -> None:
+        for key, value in state.items():
+            if key in self.settings and self.settings[key] != value:
+                raise ValueError(
+                    f"The saved relation model was trained with {key} = {value!r}, but the config builds it "
+                    f"with {key} = {self.settings[key]!r}. Restore the setting in config.cfg "
+                    "([components.relation_extractor.model]) or retrain."
+                )
+
+    def _resize_to_state(self, state_dict, prefix, *args, **kwargs) -> None:
+        """Size the vocabulary- and label-sized layers like the weights being loaded."""
+
+        def rows(name: str, layer) -> int:
+            saved = state_dict.get(prefix + name)
+            if saved is not None:
+                return saved.shape[0]
+            return 0 if layer is None else layer.weight.shape[0]
+
+        self.resize(rows("word_emb.weight", self.word_emb), rows("tag_emb.weight", self.tag_emb),
+                    rows("class_out.weight", self.class_out))
 
     # -- sizing ---------------------------------------------------------------
     def resize(self, n_words: int, n_tags: int, n_classes: int) -> None:
@@ -138,33 +181,60 @@ class BioTagCNN(nn.Module):
         ent_end: torch.Tensor,
         pair_e1: torch.Tensor,
         pair_e2: torch.Tensor,
+        token_vectors: Optional[torch.Tensor] = None,
+        unit_tokens: Optional[torch.Tensor] = None,
         fast: Optional[bool] = None,
     ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """``token_vectors`` (T, dense_width): the encoder's vectors of the
+        batch's tokens; ``unit_tokens`` (S, N): the row each unit reads (-1:
+        padding). Both required iff ``dense_width > 0``."""
         use_fast = self.fast if fast is None else fast
+        dense = self._dense_input(token_vectors, unit_tokens)
         if pair_e1.shape[0] == 0:
             h = self.conv_bias.new_zeros((0, self.hidden.out_features))
-            return self.class_out(h), self.id_out(h)
-        args = (words, tags, lengths, ent_sent, ent_start, ent_end, pair_e1, pair_e2)
+            classes, ident = self.class_out(h), self.id_out(h)
+            if dense is not None:  # keep the encoder in the graph (zero gradient)
+                classes = classes + dense.sum() * 0.0
+            return classes, ident
+        args = (words, tags, lengths, ent_sent, ent_start, ent_end, pair_e1, pair_e2, dense)
         pooled = self.pool_fast(*args) if use_fast else self.pool_reference(*args)
         h = self.dropout(self.act(self.hidden(pooled)))
         return self.class_out(h), self.id_out(h)
 
-    def _shared_embeddings(self, words: torch.Tensor, tags: torch.Tensor) -> Optional[torch.Tensor]:
+    def _dense_input(self, token_vectors, unit_tokens) -> Optional[torch.Tensor]:
+        """(S, N, dense_width) dense channel of each unit, zero for padding."""
+        if token_vectors is None or unit_tokens is None:
+            if self.dense_width:
+                raise ValueError(f"The network has a dense channel of width {self.dense_width}: pass token vectors")
+            return None
+        if token_vectors.shape[-1] != self.dense_width:
+            raise ValueError(
+                f"The network expects token vectors of width {self.dense_width}, got {token_vectors.shape[-1]}"
+            )
+        valid = unit_tokens >= 0
+        rows = token_vectors.new_zeros((1, self.dense_width)) if token_vectors.shape[0] == 0 else token_vectors
+        return rows[unit_tokens.clamp(min=0)] * valid[..., None].to(rows.dtype)
+
+    def _shared_embeddings(self, words: torch.Tensor, tags: torch.Tensor, dense=None) -> Optional[torch.Tensor]:
         parts = []
         if self.word_emb is not None:
             parts.append(self.word_emb(words))
         if self.tag_emb is not None:
             parts.append(self.tag_emb(tags))
+        if dense is not None:
+            parts.append(dense)
         return torch.cat(parts, -1) if parts else None
 
-    def pool_reference(self, words, tags, lengths, ent_sent, ent_start, ent_end, pair_e1, pair_e2):
+    def pool_reference(self, words, tags, lengths, ent_sent, ent_start, ent_end, pair_e1, pair_e2, dense=None):
         """Per pair: the full input matrix, convolution, g, max-pooling."""
         pair_sent = ent_sent[pair_e1]
         N = words.shape[1]
         pos = torch.arange(N, device=words.device)[None, :]
         mask = pos < lengths[pair_sent][:, None]  # (P, N)
         parts = []
-        shared = self._shared_embeddings(words[pair_sent], tags[pair_sent])
+        shared = self._shared_embeddings(
+            words[pair_sent], tags[pair_sent], None if dense is None else dense[pair_sent]
+        )
         if shared is not None:
             parts.append(shared)
         if self.pos1_emb is not None:
@@ -180,13 +250,13 @@ class BioTagCNN(nn.Module):
             pooled.append(y.max(2).values)
         return torch.cat(pooled, 1)
 
-    def pool_fast(self, words, tags, lengths, ent_sent, ent_start, ent_end, pair_e1, pair_e2):
+    def pool_fast(self, words, tags, lengths, ent_sent, ent_start, ent_end, pair_e1, pair_e2, dense=None):
         """Tap tables + gathered sums + pair max-pooling (see module doc)."""
         N = words.shape[1]
         lengths_e = lengths.index_select(0, ent_sent)
-        widths = [
-            e.embedding_dim for e in (self.word_emb, self.tag_emb, self.pos1_emb, self.pos2_emb) if e is not None
-        ]
+        widths = [e.embedding_dim for e in (self.word_emb, self.tag_emb) if e is not None]
+        widths += [self.dense_width] if self.dense_width else []
+        widths += [e.embedding_dim for e in (self.pos1_emb, self.pos2_emb) if e is not None]
         blocks = iter(torch.split(self._tap_kernel(), widths, 0))
         sources = []
         if self.word_emb is not None:
@@ -200,6 +270,7 @@ class BioTagCNN(nn.Module):
             sources.append(self._tap_ids(self._unit_rows(tags), lengths, self.tag_emb.num_embeddings))
         else:
             sources += [None, None]
+        dense_map = self._dense_map(dense, next(blocks)) if self.dense_width else None
         if self.pos1_emb is not None:
             # only the distances a sentence of N units can produce
             lo = max(0, self.max_distance - (N - 1))
@@ -209,8 +280,19 @@ class BioTagCNN(nn.Module):
                 sources += [self._tap_table(emb.weight[lo:hi], next(blocks)), ids]
         else:
             sources += [None, None, None, None]
-        pooled = pair_max_pool_tables(*sources, ent_sent, lengths_e, pair_e1, pair_e2, self._tap_cols)
+        pooled = pair_max_pool_tables(*sources, ent_sent, lengths_e, pair_e1, pair_e2, self._tap_cols, dense_map)
         return self.act(pooled + self.conv_bias)
+
+    def _dense_map(self, dense: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+        """Ordinary convolution of the dense channel over each sentence: (S, N, Ftot).
+
+        ``kernel`` (width, T, Ftot) over the common taps; padding rows of
+        ``dense`` are zero and taps outside the window read zeros, as in the
+        reference path.
+        """
+        T, left = self._n_taps, self._max_left
+        x = F.pad(dense.transpose(1, 2), (left, T - 1 - left))  # (S, W, N + T - 1)
+        return F.conv1d(x, kernel.permute(2, 0, 1)).transpose(1, 2)
 
     def _tap_kernel(self) -> torch.Tensor:
         """All windows' filters as one (in_width, T, Ftot) tensor over T common taps.

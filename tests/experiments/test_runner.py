@@ -15,7 +15,7 @@ SMALL = {
     "components.relation_extractor.model.word_width": 16, "components.relation_extractor.model.tag_width": 8,
     "components.relation_extractor.model.position_width": 8, "components.relation_extractor.model.max_distance": 10,
     "components.relation_extractor.model.window_sizes": [2, 3], "components.relation_extractor.model.n_filters": 8,
-    "components.relation_extractor.model.hidden_width": 8, "components.relation_extractor.min_freq": 1,
+    "components.relation_extractor.model.hidden_width": 8, "components.relation_extractor.model.min_freq": 1,
     "training.max_epochs": 2, "training.eval_frequency": 5, "vars.directed": True,
 }
 
