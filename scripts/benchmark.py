@@ -89,7 +89,7 @@ def train_throughput(nlp, batches: List[List[Example]], fast: bool) -> float:
     t0 = time.perf_counter()
     for batch in batches:
         pipe.update(batch, sgd=opt)
-        pairs += sum(len(pipe._training_candidates(eg)) for eg in batch)
+        pairs += pipe.training_input(batch).n_pairs
     sync()
     return pairs / (time.perf_counter() - t0)
 
@@ -99,10 +99,10 @@ def predict_throughput(nlp, docs, fast: bool):
     torch_module(pipe.model).fast = fast
     sync()
     t0 = time.perf_counter()
-    preds = pipe.predict(docs)
+    X, _ = pipe.predict(docs)
     sync()
     dt = time.perf_counter() - t0
-    n_pairs = sum(len(c) for c, _ in preds)
+    n_pairs = X.n_pairs
     n_sents = sum(len(sentence_bounds(d)) for d in docs)
     return n_pairs / dt, n_sents / dt
 
@@ -185,7 +185,7 @@ def stress_memory(args) -> Dict:
     eg = Example(pred, doc)
     config = spacy.util.load_config(CONFIGS["en"])
     config["components"]["relation_extractor"]["directed"] = True
-    config["components"]["relation_extractor"]["min_freq"] = 1
+    config["components"]["relation_extractor"]["model"]["min_freq"] = 1
     out = {}
     for fast in (True, False):
         code = (

@@ -35,16 +35,16 @@ def main():
     nlp = benchmark.build(args.lang, examples, args.seed, -1, model={"dropout": 0.0})
     pipe = nlp.get_pipe("relation_extractor")
     module = torch_module(pipe.model)
-    featurize = pipe._get_state()["featurizer"]
+    featurize = pipe.model.get_ref("featurize")
     settings = pipe._loss_settings()  # the component's own loss settings
     batches = list(configure_batch_by_pairs(size=256, directed=True)(examples))
     random.Random(args.seed).shuffle(batches)
     loss_rel = grad_abs = grad_rel = 0.0
     for batch in batches[: args.batches]:
-        cands = [pipe._training_candidates(eg) for eg in batch]
-        X = featurize([eg.predicted for eg in batch], cands)
+        rel_input = pipe.training_input(batch)
+        X = featurize.predict(rel_input)
         inputs = [torch.from_numpy(getattr(X, f)) for f in BATCH_FIELDS]
-        gold = torch.from_numpy(numpy.concatenate([pipe._gold(eg, c) for eg, c in zip(batch, cands)]))
+        gold = torch.from_numpy(pipe._gold(batch, rel_input.cands))
         out = []
         for fast in (True, False):
             module.zero_grad()

@@ -1,8 +1,8 @@
 """Command line: ``spacy-bio-rel`` / ``python -m spacy_bio_rel``.
 
-Commands are grouped in Typer apps. To add commands from another module,
-import ``app`` (or make a new group and ``app.add_typer(group, name=...)``)
-there and make sure that module is imported below, where marked.
+Commands are grouped in Typer apps. A module with more commands defines a
+``register(app)`` function that adds them to the app it is given; this module
+calls it below, where marked (no module imports this one back).
 """
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -161,14 +161,11 @@ def convert_prodigy_cmd(
 
 
 # -- more commands ------------------------------------------------------------------
-# Register further command groups here, e.g. in a module ``experiments_cli.py``:
-#     from .cli import app
-#     @app.command("cv") ...
-# and import that module at this point (``from . import experiments_cli  # noqa``)
-# so that ``spacy-bio-rel`` and ``python -m spacy_bio_rel`` see its commands.
+# Other modules define their commands and a ``register(app)`` that adds them to
+# the app it is given; nothing imports this module back.
+from .experiments.cli import register as _register_experiments  # noqa: E402
 
-
-from .experiments import cli as _experiments_cli  # noqa: E402,F401  (evaluate, cv, imbalance)
+_register_experiments(app)  # evaluate, cv, imbalance
 
 
 def main() -> None:

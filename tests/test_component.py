@@ -190,3 +190,48 @@ def test_skip_pairs_are_left_out_of_training():
     c = all_pairs[-1]
     eg.predicted.user_data[SKIP_PAIRS_KEY] = [[c.head[0], c.head[1], c.tail[0], c.tail[1]]]
     assert pipe.training_input([eg]).cands[0] == all_pairs[:-1]
+
+
+def test_training_data_whose_relations_have_no_entities_fails_in_initialize():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("relation_extractor", config={"model": SMALL_MODEL})
+    docs = planted_docs(nlp, 4)
+    for doc in docs:
+        doc.ents = []  # relations stay in user_data, their arguments are no longer entities
+    with pytest.raises(ValueError, match="none of them links two entities"):
+        nlp.initialize(lambda: gold_examples(docs))
+
+
+def test_relations_survive_merge_entities():
+    nlp = trained()
+    nlp.add_pipe("merge_entities")
+    doc = make_doc(nlp, ["Hana", "Lee", "works", "for", "Acme", "and", "visited", "Lima", "."],
+                   [(0, 2, "PER"), (4, 5, "ORG"), (7, 8, "LOC")])
+    doc = nlp(doc)
+    rels = {(r.head.text, r.tail.text, r.label) for r in doc._.relations}
+    assert ("Hana Lee", "Acme", "Work_For") in rels
+    assert all(len(r.head) == 1 and len(r.tail) == 1 for r in doc._.relations)  # merged tokens
+
+
+def test_training_uses_the_reference_entities():
+    """Teacher forcing: the predicted Doc has no entities (an ner not trained yet), the
+    relation model still learns from the reference's gold entities."""
+    nlp = spacy.blank("en")
+    pipe = nlp.add_pipe("relation_extractor", config={"model": SMALL_MODEL})
+    refs = planted_docs(nlp, 8)
+    examples = [Example(nlp.make_doc(ref.text), ref) for ref in refs]
+    nlp.initialize(lambda: examples)
+    X = pipe.training_input(examples)
+    assert X.n_pairs > 0 and all(len(e) == 3 for e in X.ents)
+    assert all(not eg.predicted.ents for eg in examples)
+    assert pipe.update(examples)["relation_extractor"] > 0
+
+
+def test_relation_score_is_a_confidence():
+    nlp = trained()
+    pipe = nlp.get_pipe("relation_extractor")
+    doc = nlp(make_doc(nlp, ["Hana", "works", "for", "Acme", "and", "visited", "Lima", "."],
+                       [(0, 1, "PER"), (3, 4, "ORG"), (6, 7, "LOC")]))
+    assert doc._.relations and all(0.0 <= r.score <= 1.0 for r in doc._.relations)
+    theta = pipe.threshold_for_confidence(0.8)
+    assert pipe.confidence(numpy.array([theta]))[0] == pytest.approx(0.8)

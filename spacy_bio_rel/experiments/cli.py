@@ -1,11 +1,12 @@
-"""``spacy-bio-rel evaluate | cv | imbalance``."""
+"""``spacy-bio-rel evaluate | cv | imbalance``: registered on the Typer app
+they are given (:func:`register`), so this module does not import the
+command-line entry point."""
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 from spacy.cli._util import parse_config_overrides
 
-from ..cli import app
 from ..evaluate import evaluate_gold_entities, format_scores, write_scores
 from .runner import run_cv
 from .variants import resolve
@@ -23,7 +24,6 @@ def _overrides(items: List[str]):
     return parse_config_overrides(args)
 
 
-@app.command("evaluate")
 def evaluate_cmd(
     model: Path = typer.Argument(..., help="Trained pipeline folder (e.g. training/conll04/model-best)."),
     data: Path = typer.Argument(..., help="DocBin (.spacy) file or folder with gold entities and relations."),
@@ -40,7 +40,6 @@ def evaluate_cmd(
         typer.echo(f"wrote {output}")
 
 
-@app.command("cv")
 def cv_cmd(
     config: Path = typer.Argument(..., help="Base training config (configs/en_wordwise.cfg, configs/zh_charwise.cfg)."),
     pool: List[Path] = typer.Argument(..., help="DocBins whose documents form the cross-validation pool."),
@@ -64,7 +63,6 @@ def cv_cmd(
     typer.echo((output / "results.md").read_text(encoding="utf-8"))
 
 
-@app.command("imbalance")
 def imbalance_cmd(
     config: Path = typer.Argument(..., help="Base training config."),
     pool: List[Path] = typer.Argument(..., help="DocBins whose documents form the cross-validation pool."),
@@ -85,3 +83,10 @@ def imbalance_cmd(
     run_cv(config, pool, resolve(variants.split(",")), output, lang=lang, folds=folds, seed=seed,
            max_folds=max_folds, overrides=_overrides(set_), ratios=parsed, gpu_id=gpu_id, corpus=corpus)
     typer.echo((output / "results.md").read_text(encoding="utf-8"))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``evaluate``, ``cv`` and ``imbalance`` to ``app``."""
+    app.command("evaluate")(evaluate_cmd)
+    app.command("cv")(cv_cmd)
+    app.command("imbalance")(imbalance_cmd)

@@ -88,12 +88,11 @@ class BioTagCNN(nn.Module):
         self.act = ACTIVATIONS[activation]
         self.fast = fast
         self.dense_width = int(dense_width)
-        self.settings = {
-            "word_width": word_width * use_words, "tag_width": tag_width * use_tags,
-            "position_width": position_width * use_positions, "max_distance": max_distance,
-            "window_sizes": self.window_sizes, "n_filters": n_filters, "hidden_width": hidden_width,
-            "activation": activation, "use_words": use_words, "use_tags": use_tags,
-            "use_positions": use_positions, "dense_width": self.dense_width,
+        self.settings = {  # checked on load, in this order
+            "use_words": use_words, "use_tags": use_tags, "use_positions": use_positions,
+            "dense_width": self.dense_width, "activation": activation, "window_sizes": self.window_sizes,
+            "n_filters": n_filters, "hidden_width": hidden_width, "max_distance": max_distance,
+            "word_width": word_width, "tag_width": tag_width, "position_width": position_width,
         }
         self.word_emb = nn.Embedding(n_words, word_width, padding_idx=0) if use_words else None
         self.tag_emb = nn.Embedding(n_tags, tag_width, padding_idx=0) if use_tags else None
@@ -135,8 +134,9 @@ class BioTagCNN(nn.Module):
         return dict(self.settings)
 
     def set_extra_state(self, state) -> None:
-        for key, value in state.items():
-            if key in self.settings and self.settings[key] != value:
+        for key in self.settings:
+            value = state.get(key, self.settings[key])
+            if self.settings[key] != value:
                 raise ValueError(
                     f"The saved relation model was trained with {key} = {value!r}, but the config builds it "
                     f"with {key} = {self.settings[key]!r}. Restore the setting in config.cfg "

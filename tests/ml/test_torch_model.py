@@ -155,3 +155,63 @@ def test_unsorted_and_even_windows_keep_paths_equal():
         grads.append({n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None})
     for name in grads[0]:
         torch.testing.assert_close(grads[0][name], grads[1][name], atol=1e-4, rtol=1e-3, msg=name)
+
+
+def dense_inputs(batch, width, seed=3, n_tokens=None):
+    """Token vectors and the token row of each unit (-1 past each sentence)."""
+    words, lengths = batch[0], batch[2]
+    S, N = words.shape
+    g = torch.Generator().manual_seed(seed)
+    total = int(lengths.sum())
+    vectors = torch.randn((n_tokens or total, width), generator=g, requires_grad=True)
+    unit_tokens = torch.full((S, N), -1, dtype=torch.long)
+    start = 0
+    for s, n in enumerate(lengths.tolist()):
+        unit_tokens[s, :n] = torch.arange(start, start + n)
+        start += n
+    return vectors, unit_tokens
+
+
+@pytest.mark.parametrize("lengths", [[12], [3, 17, 2, 30], [1, 2, 9]])
+@pytest.mark.parametrize("use_words", [True, False])
+def test_dense_channel_fast_equals_reference_with_gradients(lengths, use_words):
+    m = model(dense_width=6, use_words=use_words)
+    batch = random_batch(len(lengths), lengths, long_entities=True)
+    gold = torch.randint(0, 5, (batch[-1].shape[0],), generator=torch.Generator().manual_seed(1))
+    settings = LossSettings(n_labels=4)
+    results = []
+    for fast in (True, False):
+        m.zero_grad()
+        vectors, unit_tokens = dense_inputs(batch, 6)
+        cls, ident = m(*batch, vectors, unit_tokens, fast=fast)
+        total_loss(cls, ident, gold, settings).backward()
+        grads = {n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None}
+        results.append((cls.detach(), vectors.grad.clone(), grads))
+    (c1, v1, g1), (c2, v2, g2) = results
+    torch.testing.assert_close(c1, c2, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(v1, v2, atol=1e-4, rtol=1e-3)  # the gradient reaching the encoder
+    assert v1.abs().sum() > 0
+    for name in g1:
+        torch.testing.assert_close(g1[name], g2[name], atol=1e-4, rtol=1e-3, msg=name)
+
+
+def test_dense_channel_width_is_checked():
+    m = model(dense_width=6)
+    batch = random_batch(0, [5])
+    with pytest.raises(ValueError, match="width 6"):
+        m(*batch, *dense_inputs(batch, 4))
+    with pytest.raises(ValueError, match="dense channel"):
+        m(*batch)
+
+
+def test_saved_settings_are_checked_and_sizes_follow_the_weights():
+    saved = model(n_words=33, n_classes=7).state_dict()
+    fresh = model()  # other vocabulary and label sizes: resized on load
+    fresh.load_state_dict(saved)
+    assert fresh.word_emb.num_embeddings == 33 and fresh.n_classes == 7
+    with pytest.raises(ValueError, match="activation = 'tanh'"):
+        model(activation="relu").load_state_dict(saved)
+    with pytest.raises(ValueError, match="window_sizes"):
+        model(window_sizes=[2, 3]).load_state_dict(saved)
+    with pytest.raises(ValueError, match="use_tags = True"):
+        model(use_tags=False).load_state_dict(saved)

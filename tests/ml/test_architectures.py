@@ -1,0 +1,104 @@
+"""The relation model reads Docs: featurisation is a layer, vocabularies are
+model state saved with the model, settings are checked on load."""
+import ast
+from pathlib import Path
+
+import numpy
+import pytest
+import spacy
+from thinc.api import Model
+
+from spacy_bio_rel.candidates import RelInput
+from spacy_bio_rel.ml.architectures import RelScores
+from conftest import make_doc, planted_docs
+from test_component import SMALL_MODEL, gold_examples, trained
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_model_maps_docs_and_candidates_to_scores():
+    nlp = trained()
+    pipe = nlp.get_pipe("relation_extractor")
+    assert isinstance(pipe.model, Model) and pipe.model.name == "bio_tag_cnn"
+    docs = [eg.predicted for eg in gold_examples(planted_docs(nlp, 3))]
+    X = RelInput(docs, [list(d.ents) for d in docs], [pipe.candidates(d) for d in docs])
+    Y = pipe.model.predict(X)
+    assert isinstance(Y, RelScores)
+    assert Y.classes.shape == (X.n_pairs, len(pipe.labels)) and Y.ident.shape == (X.n_pairs, 2)
+
+
+def test_vocabularies_belong_to_the_model_not_the_cfg():
+    nlp = trained()
+    pipe = nlp.get_pipe("relation_extractor")
+    assert not {"units", "entity_labels", "granularity", "min_freq"} & set(pipe.cfg)
+    featurize = pipe.model.get_ref("featurize")
+    assert "works" in featurize.attrs["units"] and featurize.attrs["entity_labels"] == ["LOC", "ORG", "PER"]
+    fresh = spacy.blank("en")
+    fresh.add_pipe("relation_extractor", config={"model": SMALL_MODEL})
+    model = fresh.get_pipe("relation_extractor").model
+    model.from_bytes(pipe.model.to_bytes())  # the model's own serialisation carries them
+    assert model.get_ref("featurize").attrs["units"] == featurize.attrs["units"]
+
+
+def test_get_loss_is_the_loss_update_uses():
+    nlp = trained()
+    pipe = nlp.get_pipe("relation_extractor")
+    examples = gold_examples(planted_docs(nlp, 6))
+    X = pipe.training_input(examples)
+    out, _ = pipe.model.begin_update(X)  # SMALL_MODEL has dropout 0: deterministic
+    loss, _ = pipe.get_loss(examples, (X, out))
+    assert pipe.update(examples)["relation_extractor"] == pytest.approx(loss, rel=1e-6)
+
+
+def test_component_module_imports_no_torch():
+    tree = ast.parse((REPO / "spacy_bio_rel" / "component.py").read_text())
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert not any(name.split(".")[0] == "torch" for name in names)
+
+
+def test_defaults_are_written_once():
+    """The builders take no defaults for the settings the factory's default_config gives."""
+    import inspect
+    from spacy_bio_rel.ml.architectures import build_bio_tag_cnn_v2
+    assert all(p.default is inspect.Parameter.empty for p in inspect.signature(build_bio_tag_cnn_v2).parameters.values())
+
+
+def test_v1_architecture_still_builds_and_trains():
+    nlp = spacy.blank("en")
+    v1 = {k: v for k, v in SMALL_MODEL.items() if k != "min_freq"}
+    v1.update({"@architectures": "spacy-bio-rel.BioTagCNN.v1", "activation": "tanh", "use_words": True,
+               "use_tags": True, "use_positions": True, "shared_convolution": True})
+    nlp.add_pipe("relation_extractor", config={"model": v1})
+    examples = gold_examples(planted_docs(nlp, 8))
+    optimizer = nlp.initialize(lambda: examples)
+    assert nlp.update(examples, sgd=optimizer)["relation_extractor"] > 0
+
+
+@pytest.mark.parametrize("setting,value", [("activation", '"relu"'), ("window_sizes", "[2, 4]"),
+                                           ("use_tags", "false"), ("granularity", '"char"'), ("min_freq", "3")])
+def test_edited_saved_config_is_a_clear_error(tmp_path, setting, value):
+    nlp = trained()
+    nlp.to_disk(tmp_path / "p")
+    cfg = tmp_path / "p" / "config.cfg"
+    text = cfg.read_text()
+    lines = [f"{setting} = {value}" if line.split(" = ")[0] == setting else line for line in text.splitlines()]
+    cfg.write_text("\n".join(lines))
+    with pytest.raises(ValueError, match=f"trained with {setting} = "):
+        spacy.load(tmp_path / "p")
+
+
+def test_damaged_model_files_name_the_file(tmp_path):
+    nlp = trained()
+    nlp.to_disk(tmp_path / "p")
+    model = tmp_path / "p" / "relation_extractor" / "model"
+    model.write_bytes(model.read_bytes()[:100])
+    with pytest.raises(ValueError, match=r"relation_extractor/model: cannot load"):
+        spacy.load(tmp_path / "p")
+    nlp.to_disk(tmp_path / "q")
+    (tmp_path / "q" / "relation_extractor" / "cfg").write_text("{broken")
+    with pytest.raises(ValueError, match=r"relation_extractor/cfg: not valid JSON"):
+        spacy.load(tmp_path / "q")
+    (tmp_path / "q" / "relation_extractor" / "cfg").write_text("")
+    with pytest.raises(ValueError, match=r"relation_extractor/cfg"):
+        spacy.load(tmp_path / "q")
