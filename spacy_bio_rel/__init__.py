@@ -9,7 +9,7 @@ from .relations import (  # noqa: F401
 
 register_extension()
 
-from . import component, scorer, batching, optimizers, readers  # noqa: E402,F401
+from . import component, scorer, e2e_scorer, batching, optimizers, readers  # noqa: E402,F401
 from .ml import architectures  # noqa: E402,F401
 
 __version__ = "0.1.0"
