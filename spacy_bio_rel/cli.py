@@ -169,6 +169,8 @@ def convert_prodigy_cmd(
 
 
 from .experiments import cli as _experiments_cli  # noqa: E402,F401  (evaluate, cv, imbalance)
+from .predict_cli import register as _register_predict  # noqa: E402
+_register_predict(app)  # predict
 
 
 def main() -> None:
