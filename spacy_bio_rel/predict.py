@@ -58,17 +58,18 @@ class InputSummary:
     path: Path
     kind: str  # "txt", "jsonl", "spacy"
     n_docs: int = 0
-    empty_lines: List[int] = field(default_factory=list)
+    n_empty: int = 0
+    empty_lines: List[int] = field(default_factory=list)  # the first few only: memory stays flat
 
     @property
     def raw_text(self) -> bool:
         return self.kind != "spacy"
 
     def skipped_message(self) -> Optional[str]:
-        if not self.empty_lines:
+        if not self.n_empty:
             return None
-        first = ", ".join(map(str, self.empty_lines[:5])) + (", ..." if len(self.empty_lines) > 5 else "")
-        return f"skipped {len(self.empty_lines)} empty line(s) of {self.path} (line {first})"
+        first = ", ".join(map(str, self.empty_lines)) + (", ..." if self.n_empty > len(self.empty_lines) else "")
+        return f"skipped {self.n_empty} empty line(s) of {self.path} (line {first})"
 
 
 def input_kind(path: Path) -> str:
@@ -124,7 +125,9 @@ def scan_input(path: Union[str, Path]) -> InputSummary:
         return summary
     for no, line in _lines(path):
         if not line.strip():
-            summary.empty_lines.append(no)
+            summary.n_empty += 1
+            if len(summary.empty_lines) < 5:
+                summary.empty_lines.append(no)
         else:
             if kind == "jsonl":
                 _jsonl_item(path, no, line)

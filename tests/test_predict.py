@@ -166,9 +166,10 @@ def test_cli_predict_html_and_errors(model, tmp_path):
 
 
 def test_scan_input_counts_without_storing(tmp_path):
-    src = _write(tmp_path / "in.txt", ["a", "", "b"])
+    src = _write(tmp_path / "in.txt", ["a", ""] * 8 + ["b"])
     s = scan_input(src)
-    assert (s.n_docs, s.empty_lines, s.kind) == (2, [2], "txt")
+    assert (s.n_docs, s.n_empty, s.empty_lines, s.kind) == (9, 8, [2, 4, 6, 8, 10], "txt")
+    assert s.skipped_message().endswith("(line 2, 4, 6, 8, 10, ...)")
 
 
 N_PROCESS_SCRIPT = textwrap.dedent("""
