@@ -30,7 +30,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin, Span
@@ -336,8 +336,10 @@ def predict(
     start = time.perf_counter()
     with atomic_path(output_path) as tmp, _progress(summary.n_docs, progress) as bar:
         docbin = DocBin(store_user_data=True) if fmt == "spacy" else None
-        with (open(tmp, "w", encoding="utf-8") if docbin is None else contextlib.nullcontext()) as out:
-            for doc, extra in predicted_docs(nlp, summary, batch_size=batch_size, n_process=n_process):
+        stream = contextlib.closing(predicted_docs(nlp, summary, batch_size=batch_size, n_process=n_process))
+        # the stream is closed on errors too: the workers stop and torch's thread setting is restored
+        with (open(tmp, "w", encoding="utf-8") if docbin is None else contextlib.nullcontext()) as out, stream as pairs:
+            for doc, extra in pairs:
                 report.n_docs += 1
                 report.n_entities += len(doc.ents)
                 report.n_relations += len(get_relations(doc))

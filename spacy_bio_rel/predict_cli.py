@@ -43,7 +43,10 @@ def predict_cmd(
     import spacy
 
     if gpu_id >= 0:
-        spacy.require_gpu(gpu_id)
+        try:
+            spacy.require_gpu(gpu_id)
+        except Exception as e:  # noqa: BLE001  (no cupy, no such device, ...)
+            _fail(f"cannot use GPU {gpu_id}: {e}")
     try:
         nlp = spacy.load(model)
     except (OSError, IOError) as e:

@@ -36,7 +36,7 @@ def _read_jsonl(path):
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def _write(path, lines, mode="w"):
+def _write(path, lines):
     if isinstance(lines, bytes):
         path.write_bytes(lines)
     else:
