@@ -14,7 +14,7 @@ def _fail(message: str) -> None:
 
 
 def predict_cmd(
-    model: str = typer.Argument(..., help="Trained pipeline (folder or package) with a relation_extractor; "
+    model: str = typer.Argument(..., metavar="MODEL", help="Trained pipeline (folder or package) with a relation_extractor; "
                                 "for raw text it needs an ner (or entity_ruler) before it."),
     input_path: Path = typer.Argument(..., metavar="INPUT", help=".txt (one document per line), .jsonl "
                                       "({\"text\": ...} per line, other keys kept) or .spacy (Docs, may carry entities)."),

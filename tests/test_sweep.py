@@ -104,3 +104,14 @@ def test_evaluate_command_sweep_and_predicted_entities(model_and_dev, tmp_path):
     assert "entities        P 100.00" in res.output and "relations macro" in res.output
     res = runner.invoke(app, ["evaluate", str(model), str(dev), "--entities", "both"])
     assert res.exit_code != 0
+
+
+def test_predicted_entities_need_an_entity_recogniser(model_and_dev):
+    from spacy_bio_rel.evaluate_e2e import evaluate_predicted_entities
+    from spacy_bio_rel.pipeline_info import PipelineError
+    model, dev = model_and_dev
+    bare = spacy.load(model, exclude=["entity_ruler"])
+    for run in (lambda: evaluate_predicted_entities(bare, dev), lambda: sweep_dataset(bare, dev, entities="predicted")):
+        with pytest.raises(PipelineError, match="sets no entities"):
+            run()
+    assert sweep_dataset(bare, dev, entities="gold")["rows"]  # gold entities need no recogniser
