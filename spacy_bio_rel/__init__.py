@@ -9,8 +9,9 @@ from .relations import (  # noqa: F401
 
 register_extension()
 
-from . import component, scorer, batching, optimizers, readers, encoders  # noqa: E402,F401
+from . import component, scorer, e2e_scorer, batching, optimizers, readers, encoders  # noqa: E402,F401
 from .ml import architectures  # noqa: E402,F401
+from .render import render  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["Relation", "add_relation", "get_relations", "set_relations", "register_extension"]
+__all__ = ["Relation", "add_relation", "get_relations", "set_relations", "register_extension", "render"]

@@ -165,7 +165,10 @@ def convert_prodigy_cmd(
 # the app it is given; nothing imports this module back.
 from .experiments.cli import register as _register_experiments  # noqa: E402
 
+from .predict_cli import register as _register_predict  # noqa: E402
+
 _register_experiments(app)  # evaluate, cv, imbalance
+_register_predict(app)  # predict
 
 
 def main() -> None:

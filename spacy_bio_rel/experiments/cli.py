@@ -30,9 +30,16 @@ def evaluate_cmd(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write all figures to this JSON file."),
     negative_ratio: Optional[float] = typer.Option(None, help="Sample negatives to this negative:positive ratio."),
     seed: int = typer.Option(0, help="Seed of the negative sampling."),
+    entities: str = typer.Option("gold", "--entities", help="'gold': the protocol's gold-entity setting; "
+                                 "'predicted': run the whole pipeline on the raw text (strict end-to-end scores)."),
+    sweep: bool = typer.Option(False, "--sweep", help="Print P/R/F1 over cut-offs on Relation.score, and the best."),
+    cutoffs: Optional[str] = typer.Option(None, "--cutoffs", help="Sweep cut-offs: '0,0.5,0.9' or start:stop:step."),
 ):
     """Score a pipeline on DocBins in the gold-entity setting (protocol.md): micro P/R/F1, per label,
-    instance counts and ratio. (`spacy evaluate` builds Docs from raw text, without entities.)"""
+    instance counts and ratio; or end to end (--entities predicted); or a threshold sweep (--sweep)."""
+    if sweep or entities != "gold":
+        from ..evaluate_cli import evaluate_e2e_or_sweep
+        return evaluate_e2e_or_sweep(model, data, entities, sweep, cutoffs, output, negative_ratio, seed)
     scores = evaluate_gold_entities(model, data, negative_ratio=negative_ratio, seed=seed)
     typer.echo(format_scores(scores))
     if output:
