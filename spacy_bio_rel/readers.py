@@ -1,4 +1,4 @@
-"""Corpus readers for the gold-entity setting of the paper.
+"""Corpus readers: the gold-entity setting of the paper, and end to end.
 
 ``spacy-bio-rel.GoldEntsCorpus.v1`` reads DocBins and gives Examples whose
 predicted Doc is a copy of the reference with its entities (and sentence
@@ -6,6 +6,13 @@ boundaries) but without relations: the relation extractor then sees gold
 entities, as in the paper. Optionally it samples negative candidate pairs at a
 fixed negative:positive ratio (the paper's Figure 3), by marking the dropped
 negatives so that ``update`` skips them; entities and their BIO tags stay.
+
+``spacy-bio-rel.EndToEndCorpus.v1`` gives Examples whose predicted Doc has the
+reference's tokens and sentence boundaries but no entities and no relations:
+for a pipeline with ``ner`` before the relation extractor (an ``ner``
+respects entities already on a Doc, so they must not be there). The
+relation extractor trains on the reference's entities (teacher forcing) and
+predicts over the ``ner``'s.
 """
 import contextlib
 import random
@@ -117,6 +124,27 @@ def create_gold_ents_corpus(
             pred.user_data.pop(USER_DATA_KEY, None)
             if skips is not None:
                 pred.user_data[SKIP_PAIRS_KEY] = skips[i]
+            yield Example(pred, ref)
+
+    return reader
+
+
+@registry.readers("spacy-bio-rel.EndToEndCorpus.v1")
+def create_end_to_end_corpus(
+    path: Optional[Path], limit: int = 0, shuffle: bool = False
+) -> Callable[[Language], Iterator[Example]]:
+    """Examples whose predicted Doc has gold tokens and sentences, no entities, no relations."""
+
+    def reader(nlp: Language) -> Iterator[Example]:
+        docs = read_docbin_docs(path, nlp, limit)
+        order = list(range(len(docs)))
+        if shuffle:
+            random.shuffle(order)
+        for i in order:
+            ref = docs[i]
+            pred = ref.copy()
+            pred.user_data.pop(USER_DATA_KEY, None)
+            pred.ents = []
             yield Example(pred, ref)
 
     return reader
