@@ -14,6 +14,7 @@ from .docs import DocSettings, build_docs
 from .prodigy import read_prodigy
 from .report import ConversionReport
 from .splits import DEFAULT_SEED, assign_by_lists, kfold, read_id_list
+from .textio import DEFAULT_ENCODING
 from .types import SourceDocument
 
 Unit = Tuple[str, List[Doc]]
@@ -126,7 +127,8 @@ def convert_ace(root: Path, out: OutputSettings, ace: AceSettings, doc: DocSetti
     report.source = str(root)
     report.settings.update(format="ace", language=ace.language, subfolder=ace.folder, span=ace.span,
                            metonymy=ace.metonymy, values=ace.values, timex=ace.timex,
-                           mismatch=ace.mismatch, sentences=doc.sentences,
+                           mismatch=ace.mismatch, max_mismatch=ace.max_mismatch, encoding=ace.encoding,
+                           exclude_relations=list(ace.exclude), sentences=doc.sentences,
                            boundary_fix=doc.boundary_fix, unit=doc.unit)
     nlp = spacy.blank(ace.language)
     sources = read_ace(Path(root), ace, report, progress)
@@ -139,6 +141,7 @@ def convert_brat(folder: Path, out: OutputSettings, brat: BratSettings, doc: Doc
     report = report or ConversionReport()
     report.source = str(folder)
     report.settings.update(format="brat", lang=doc.lang, mismatch=brat.mismatch,
+                           max_mismatch=brat.max_mismatch, encoding=brat.encoding,
                            exclude_relations=list(brat.exclude_relations), sentences=doc.sentences,
                            boundary_fix=doc.boundary_fix, unit=doc.unit)
     nlp = spacy.blank(doc.lang)
@@ -147,19 +150,21 @@ def convert_brat(folder: Path, out: OutputSettings, brat: BratSettings, doc: Doc
 
 
 def convert_conll04(path: Path, out: OutputSettings, report: Optional[ConversionReport] = None,
-                    progress: Optional[Progress] = None) -> ConversionReport:
+                    progress: Optional[Progress] = None, encoding: str = DEFAULT_ENCODING,
+                    exclude: Sequence[str] = ()) -> ConversionReport:
     report = report or ConversionReport()
     report.source = str(path)
-    report.settings.update(format="conll04")
+    report.settings.update(format="conll04", encoding=encoding, exclude_relations=list(exclude))
     vocab = spacy.blank("en").vocab
-    return write_units(read_conll04(Path(path), report, vocab, progress), out, report)
+    return write_units(read_conll04(Path(path), report, vocab, progress, encoding, exclude), out, report)
 
 
 def convert_prodigy(path: Path, out: OutputSettings, lang: str = "en", accept: Sequence[str] = ("accept",),
-                    report: Optional[ConversionReport] = None, progress: Optional[Progress] = None
-                    ) -> ConversionReport:
+                    report: Optional[ConversionReport] = None, progress: Optional[Progress] = None,
+                    encoding: str = DEFAULT_ENCODING, exclude: Sequence[str] = ()) -> ConversionReport:
     report = report or ConversionReport()
     report.source = str(path)
-    report.settings.update(format="prodigy", lang=lang, accept=list(accept))
+    report.settings.update(format="prodigy", lang=lang, accept=list(accept), encoding=encoding,
+                           exclude_relations=list(exclude))
     vocab = spacy.blank(lang).vocab
-    return write_units(read_prodigy(Path(path), report, vocab, accept, progress), out, report)
+    return write_units(read_prodigy(Path(path), report, vocab, accept, progress, encoding, exclude), out, report)
