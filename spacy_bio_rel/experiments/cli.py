@@ -33,7 +33,11 @@ def evaluate_cmd(
 ):
     """Score a pipeline on DocBins in the gold-entity setting (protocol.md): micro P/R/F1, per label,
     instance counts and ratio. (`spacy evaluate` builds Docs from raw text, without entities.)"""
-    scores = evaluate_gold_entities(model, data, negative_ratio=negative_ratio, seed=seed)
+    try:
+        scores = evaluate_gold_entities(model, data, negative_ratio=negative_ratio, seed=seed)
+    except ValueError as e:  # data missing, empty or unreadable: one line naming the file
+        typer.secho(f"Error: {e}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(code=1)
     typer.echo(format_scores(scores))
     if output:
         write_scores(scores, output)
