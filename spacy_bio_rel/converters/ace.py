@@ -219,7 +219,7 @@ def read_ace_document(apf_path: Path, settings: AceSettings,
         return None
     try:
         tree = ET.parse(str(apf_path))
-    except ET.ParseError as e:
+    except (ET.ParseError, LookupError, UnicodeError) as e:  # LookupError: an unknown declared encoding
         report.drop("malformed_xml", fname, f"XML error: {e}")
         return None
     doc_el = tree.getroot().find("document")

@@ -1,7 +1,8 @@
 """SourceDocument (text + mentions + relations) -> spaCy Docs.
 
 Steps, each counted in the report when it changes or leaves out an item:
-1. mentions are trimmed of surrounding whitespace;
+1. a mention whose id was used before is left out; mentions are trimmed of
+   surrounding whitespace;
 2. the text is tokenised (``spacy.blank(lang)``: English words, Chinese one
    token per character); a mention boundary inside a token is fixed by
    splitting the token (``split``) or expanding the span to whole tokens
@@ -54,13 +55,18 @@ class DocSettings:
 def _trim(src: SourceDocument, report: ConversionReport) -> List[MentionData]:
     text = src.text
     out = []
+    seen = set()
     for m in src.mentions:
+        where = f"{src.path} mention {m.id}"
+        if m.id in seen:  # relations name mentions by id: a second one would be ambiguous
+            report.drop("duplicate_mention_id", where, f"{text[m.start:m.end]!r} [{m.label}]: the id is used before")
+            continue
+        seen.add(m.id)
         s, e = m.start, m.end
         while s < e and text[s].isspace():
             s += 1
         while e > s and text[e - 1].isspace():
             e -= 1
-        where = f"{src.path} mention {m.id}"
         if s == e:
             report.drop("empty_mention", where, f"only whitespace at [{m.start}, {m.end})")
             continue

@@ -116,3 +116,12 @@ def test_exclude_relation_types(root, tmp_path):
     report = ConversionReport()
     convert_ace(root[0], OutputSettings(tmp_path / "out"), AceSettings(exclude=("PHYS",)), DocSettings(), report)
     assert report.drops["phys_excluded"] == 1 and "PHYS" not in report.relations
+
+
+def test_unknown_declared_xml_encoding(root, tmp_path):
+    # found by the fuzz test: ElementTree raises LookupError, not ParseError
+    add_copy(root[1], "BAD_ENC", apf_edit=lambda s: s.replace('encoding="UTF-8"?>', 'encoding="UTF-1"?>', 1))
+    assert 'encoding="UTF-1"' in (root[1] / "BAD_ENC.apf.xml").read_text(encoding="utf-8")
+    report = run(root[0], tmp_path)
+    assert report.drops["malformed_xml"] == 1 and "BAD_ENC.apf.xml" in report.examples["malformed_xml"][0]
+    assert report.documents == 1
