@@ -72,25 +72,27 @@ def _words(eg: dict, where: str, report: ConversionReport) -> Tuple[List[str], L
 
 def _argument(r: dict, role: str, kept: List[Span], dropped: List[Span], where: str,
               report: ConversionReport) -> Tuple[Optional[Span], str]:
-    """The span of one relation argument, found as Prodigy's recipes do: by the token index
-    ``r[role]`` (the span ending there, else the one holding it), else by the span record.
-    Returns the span (None when unresolved) and, when None, the reason."""
+    """The kept span of one relation argument, or None and the reason it is not one.
+
+    As Prodigy's recipes do, the token index ``r[role]`` decides: the span
+    ending at that token, else the span holding it. The ``<role>_span`` record
+    is used only when there is no index (a disagreeing record is noted).
+    """
     index, key = r.get(role), _span_key(r.get(f"{role}_span"))
-    if isinstance(index, int) and not isinstance(index, bool):
-        for spans in (kept, dropped):
+    by_index = isinstance(index, int) and not isinstance(index, bool)
+    for spans, reason in ((kept, ""), (dropped, "argument_lost_to_overlap")):
+        if by_index:
             span = (next((s for s in spans if s.end - 1 == index), None)
                     or next((s for s in spans if s.start <= index < s.end), None))
-            if span is not None:
-                if key is not None and key != (span.start, span.end):
-                    report.note("relation_span_record_disagrees", f"{where} {role}",
-                                f"token {index} is in {span.text!r} [{span.start}, {span.end}) but the "
-                                f"{role}_span record says tokens [{key[0]}, {key[1]}): the token index wins")
-                return (span, "") if spans is kept else (None, "argument_lost_to_overlap")
-        return None, "argument_not_an_entity"
-    for spans, reason in ((kept, ""), (dropped, "argument_lost_to_overlap")):
-        span = next((s for s in spans if (s.start, s.end) == key), None)
-        if span is not None:
-            return (span, "") if not reason else (None, reason)
+        else:
+            span = next((s for s in spans if (s.start, s.end) == key), None)
+        if span is None:
+            continue
+        if by_index and key is not None and key != (span.start, span.end):
+            report.note("relation_span_record_disagrees", f"{where} {role}",
+                        f"token {index} is in {span.text!r} [{span.start}, {span.end}) but the {role}_span "
+                        f"record says tokens [{key[0]}, {key[1]}): the token index wins")
+        return (None, reason) if reason else (span, "")
     return None, "argument_not_an_entity"
 
 
@@ -120,7 +122,8 @@ def example_to_doc(eg: dict, vocab: Vocab, where: str, report: ConversionReport,
         names.append(f"span {k}")
     kept_idx = resolve_overlaps(spans, names, where, report)
     kept = [spans[j] for j in kept_idx]
-    dropped = [s for j, s in enumerate(spans) if j not in set(kept_idx)]
+    kept_set = set(kept_idx)
+    dropped = [s for j, s in enumerate(spans) if j not in kept_set]
     doc.ents = kept
     found = []
     for k, r in enumerate(_list(eg, "relations")):
