@@ -3,6 +3,12 @@
     python scripts/fetch_assets.py conll04 --shared ../shared/datasets --dest assets/conll04
     python scripts/fetch_assets.py sanwen  --shared ../shared/datasets --dest assets/sanwen
 
+The local copy is ``$SHARED_DATASETS`` when that environment variable is set
+(it overrides ``--shared``, so it works under ``spacy project run`` too), else
+``--shared`` (``vars.shared_datasets`` in project.yml). When neither holds the
+data and the download fails (no network), one line says where the data was
+looked for and how to provide it (exit code 1).
+
 Files already present in ``--dest`` with the expected checksum are skipped.
 Checksums are those of the project's shared copies: CoNLL04 per file, SanWen
 one manifest checksum over all files (sha256 of "path sha256" lines, sorted).
@@ -13,8 +19,10 @@ No network is touched when the shared copy exists.
 import argparse
 import hashlib
 import io
+import os
 import shutil
 import sys
+import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -29,6 +37,26 @@ CONLL04_FILES = {  # local name: (upstream name, sha256 of the shared copy)
 SANWEN_URL = "https://github.com/lancopku/Chinese-Literature-NER-RE-Dataset/archive/refs/heads/master.zip"
 SANWEN_SPLITS = {"train": ("train",), "dev": ("dev", "validation", "valid")}
 SANWEN_MANIFEST_SHA256 = "3f7c402cad09405d1b9668c79a7e470c779bfd55f606ea8e96ae4d0c0fa5e603"  # manifest of the shared copy (train/ + dev/)
+SHARED_ENV = "SHARED_DATASETS"
+
+
+def shared_folder(option: Path) -> Path:
+    """``$SHARED_DATASETS`` when set, else the ``--shared`` option."""
+    env = os.environ.get(SHARED_ENV, "").strip()
+    return Path(env) if env else option
+
+
+def download(url: str, timeout: int, looked: Path, dest: Path) -> bytes:
+    """The bytes at ``url``; no network -> one line saying where the data was looked for, exit 1."""
+    print(f"downloading {url}", file=sys.stderr)
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.read()
+    except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", None) or e
+        sys.exit(f"Error: no local copy at {looked} and the download of {url} failed ({reason}). "
+                 f"Provide the data: set {SHARED_ENV}=/path/to/datasets (or --vars.shared_datasets PATH) to a "
+                 f"folder holding {looked.name}/, or put the files into {dest} yourself.")
 
 
 def sha256_file(path: Path) -> str:
@@ -58,9 +86,7 @@ def fetch_conll04(shared: Path, dest: Path, trust: bool) -> None:
             how = f"copied from {local}"
         else:
             url = CONLL04_URL + upstream
-            print(f"downloading {url}", file=sys.stderr)
-            with urllib.request.urlopen(url, timeout=60) as r:
-                target.write_bytes(r.read())
+            target.write_bytes(download(url, 60, local.parent, dest))
             how = f"downloaded from {url}"
         found = sha256_file(target)
         if found != expected:
@@ -103,9 +129,7 @@ def fetch_sanwen(shared: Path, dest: Path, trust: bool) -> None:
         shutil.copytree(local, dest)
         how = f"copied from {local}"
     else:
-        print(f"downloading {SANWEN_URL}", file=sys.stderr)
-        with urllib.request.urlopen(SANWEN_URL, timeout=300) as r:
-            data = r.read()
+        data = download(SANWEN_URL, 300, local, dest)
         _extract_sanwen(data, dest)
         how = f"downloaded from {SANWEN_URL}"
     found = manifest_sha256(dest)
@@ -121,11 +145,12 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("corpus", choices=["conll04", "sanwen"])
     ap.add_argument("--shared", type=Path, default=Path("../shared/datasets"),
-                    help="local copy of the shared datasets (used when present)")
+                    help=f"local copy of the shared datasets (used when present); ${SHARED_ENV} overrides it")
     ap.add_argument("--dest", type=Path, required=True, help="target folder, e.g. assets/conll04")
     ap.add_argument("--trust-download", action="store_true", help="keep a download whose checksum differs")
     args = ap.parse_args(argv)
-    (fetch_conll04 if args.corpus == "conll04" else fetch_sanwen)(args.shared, args.dest, args.trust_download)
+    shared = shared_folder(args.shared)
+    (fetch_conll04 if args.corpus == "conll04" else fetch_sanwen)(shared, args.dest, args.trust_download)
 
 
 if __name__ == "__main__":

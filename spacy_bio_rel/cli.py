@@ -32,6 +32,11 @@ IDS_HELP = ("Document id list of the {} part: one id per line (file names or pat
 UNIT_HELP = "One Doc per 'sentence' or per 'document' (sentence boundaries are set either way)."
 VERBOSE_HELP = "Print every left-out or changed item to stderr (the report keeps the first 5 per reason)."
 PROGRESS_HELP = "Print progress to stderr every N documents (0: never)."
+ENCODING_HELP = ("Encoding of the input files (a Python codec name: utf-8, gbk, utf-16, ...). Decoding is strict: "
+                 "invalid bytes stop the conversion, naming file, byte and line; a byte order mark is removed.")
+EXCLUDE_HELP = "Relation labels left out (counted as <label>_excluded); repeat the option for several."
+MAX_MISMATCH_HELP = ("A document where more than this share of the mentions' stored texts differ from the text at "
+                     "their offsets (and at least two do) is left out, counted as document_text_mismatch.")
 
 
 def _output(output_dir: Path, name: str, folds: int, seed: int, train_ids: Optional[Path],
@@ -71,6 +76,9 @@ def convert_ace_cmd(
     sentences: str = typer.Option("rules", "--sentences", help="Sentence splitting: 'rules' (en: . ! ? blank lines and markup; zh: 。！？!? and line breaks), 'lines' (every line break), 'none'."),
     boundary_fix: str = typer.Option("split", "--boundary-fix", help="Mention boundary inside a token: 'split' the token or 'expand' the span (counted either way)."),
     mismatch: str = typer.Option("keep", "--mismatch", help="Stored mention text differs from the text at its offsets: 'keep' (offsets win, counted) or 'drop' (counted)."),
+    max_mismatch: float = typer.Option(0.1, "--max-mismatch", help=MAX_MISMATCH_HELP),
+    exclude: List[str] = typer.Option([], "--exclude", help=EXCLUDE_HELP + " METONYMY: see --metonymy."),
+    encoding: str = typer.Option("utf-8", "--encoding", help=ENCODING_HELP + " (.sgm files; .apf.xml declare theirs)"),
     unit: str = typer.Option("sentence", "--unit", help=UNIT_HELP),
     name: str = typer.Option("all", "--name", help=NAME_HELP),
     folds: int = typer.Option(0, "--folds", help=FOLDS_HELP),
@@ -84,7 +92,8 @@ def convert_ace_cmd(
     """Convert ACE 2005 (.sgm + .apf.xml) to DocBin files."""
     def run():
         ace = AceSettings(language=lang, subfolder=subfolder, span=span, metonymy=metonymy,
-                          values=values, timex=timex, mismatch=mismatch)
+                          values=values, timex=timex, mismatch=mismatch, exclude=tuple(exclude),
+                          encoding=encoding, max_mismatch=max_mismatch)
         doc = DocSettings(lang=lang, sentences=sentences, boundary_fix=boundary_fix, unit=unit)
         out = _output(output_dir, name, folds, seed, train_ids, dev_ids, test_ids)
         return convert_ace(root, out, ace, doc, ConversionReport(verbose=verbose),
@@ -97,10 +106,12 @@ def convert_brat_cmd(
     input_dir: Path = typer.Argument(..., help="Folder of brat documents (N.txt + N.ann), e.g. SanWen's train/."),
     output_dir: Path = typer.Argument(..., help="Folder for the .spacy files and the report."),
     lang: str = typer.Option("zh", "--lang", help="spaCy language of the tokenizer: 'zh' (one token per character, default) or e.g. 'en'."),
-    exclude: List[str] = typer.Option(["Coreference"], "--exclude", help="Relation labels left out (counted); repeat the option for several."),
+    exclude: List[str] = typer.Option(["Coreference"], "--exclude", help=EXCLUDE_HELP + " Default: Coreference."),
     sentences: str = typer.Option("rules", "--sentences", help="Sentence splitting: 'rules' (zh: after 。！？!? and at line breaks, per protocol.md), 'lines', 'none'."),
     boundary_fix: str = typer.Option("split", "--boundary-fix", help="Mention boundary inside a token: 'split' or 'expand' (only matters for word tokenizers)."),
     mismatch: str = typer.Option("keep", "--mismatch", help="Stored entity text differs from the text at its offsets: 'keep' (counted) or 'drop' (counted)."),
+    max_mismatch: float = typer.Option(0.1, "--max-mismatch", help=MAX_MISMATCH_HELP),
+    encoding: str = typer.Option("utf-8", "--encoding", help=ENCODING_HELP),
     recursive: bool = typer.Option(False, "--recursive/--no-recursive", help="Also read sub-folders."),
     unit: str = typer.Option("sentence", "--unit", help=UNIT_HELP),
     name: Optional[str] = typer.Option(None, "--name", help=NAME_HELP + " Default: the input folder's name."),
@@ -114,7 +125,8 @@ def convert_brat_cmd(
 ):
     """Convert brat standoff annotations (e.g. SanWen) to DocBin files."""
     def run():
-        brat = BratSettings(exclude_relations=tuple(exclude), mismatch=mismatch, recursive=recursive)
+        brat = BratSettings(exclude_relations=tuple(exclude), mismatch=mismatch, recursive=recursive,
+                            encoding=encoding, max_mismatch=max_mismatch)
         doc = DocSettings(lang=lang, sentences=sentences, boundary_fix=boundary_fix, unit=unit)
         out = _output(output_dir, name or input_dir.name, folds, seed, train_ids, dev_ids, test_ids)
         return convert_brat(input_dir, out, brat, doc, ConversionReport(verbose=verbose),
@@ -129,6 +141,8 @@ def convert_conll04_cmd(
     name: Optional[str] = typer.Option(None, "--name", help=NAME_HELP + " Default: the input file's stem (train.json -> train)."),
     folds: int = typer.Option(0, "--folds", help=FOLDS_HELP + " Each sentence is a document here."),
     seed: int = typer.Option(0, "--seed", help=SEED_HELP),
+    exclude: List[str] = typer.Option([], "--exclude", help=EXCLUDE_HELP),
+    encoding: str = typer.Option("utf-8", "--encoding", help=ENCODING_HELP),
     progress_every: int = typer.Option(500, "--progress-every", help=PROGRESS_HELP),
     verbose: bool = typer.Option(False, "--verbose", "-v", help=VERBOSE_HELP),
 ):
@@ -136,7 +150,7 @@ def convert_conll04_cmd(
     def run():
         out = _output(output_dir, name or input_file.stem, folds, seed, None, None, None)
         return convert_conll04(input_file, out, ConversionReport(verbose=verbose),
-                               _progress("conll04 sentences", progress_every))
+                               _progress("conll04 sentences", progress_every), encoding, tuple(exclude))
     _finish(run)
 
 
@@ -149,6 +163,8 @@ def convert_prodigy_cmd(
     name: Optional[str] = typer.Option(None, "--name", help=NAME_HELP + " Default: the input file's stem."),
     folds: int = typer.Option(0, "--folds", help=FOLDS_HELP + " Each example is a document here."),
     seed: int = typer.Option(0, "--seed", help=SEED_HELP),
+    exclude: List[str] = typer.Option([], "--exclude", help=EXCLUDE_HELP + " E.g. a 'No-rel' label."),
+    encoding: str = typer.Option("utf-8", "--encoding", help=ENCODING_HELP),
     progress_every: int = typer.Option(500, "--progress-every", help=PROGRESS_HELP),
     verbose: bool = typer.Option(False, "--verbose", "-v", help=VERBOSE_HELP),
 ):
@@ -156,7 +172,7 @@ def convert_prodigy_cmd(
     def run():
         out = _output(output_dir, name or input_file.stem, folds, seed, None, None, None)
         return convert_prodigy(input_file, out, lang, tuple(accept), ConversionReport(verbose=verbose),
-                               _progress("prodigy examples", progress_every))
+                               _progress("prodigy examples", progress_every), encoding, tuple(exclude))
     _finish(run)
 
 

@@ -16,6 +16,7 @@ predicts over the ``ner``'s.
 """
 import contextlib
 import random
+import zlib
 from pathlib import Path
 from typing import Callable, Iterator, List, Optional, Union
 
@@ -57,9 +58,20 @@ def msgpack_decoders_looked_up_once():
 
 
 def docs_from_docbin(path: Union[str, Path], vocab: Vocab) -> List[Doc]:
-    """All Docs of one ``.spacy`` file, user data (relations) included."""
-    with msgpack_decoders_looked_up_once():
-        return list(DocBin().from_disk(path).get_docs(vocab))
+    """All Docs of one ``.spacy`` file, user data (relations) included.
+
+    A missing, empty or unreadable file is a ValueError naming it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"DocBin file {path} does not exist")
+    if path.stat().st_size == 0:
+        raise ValueError(f"DocBin file {path} is empty (0 bytes)")
+    try:
+        with msgpack_decoders_looked_up_once():
+            return list(DocBin().from_disk(path).get_docs(vocab))
+    except (ValueError, KeyError, TypeError, zlib.error) as e:
+        raise ValueError(f"DocBin file {path} cannot be read (not a .spacy file, or truncated): {e}") from e
 
 
 def read_docbin_docs(path: Union[str, Path], nlp: Language, limit: int = 0) -> List[Doc]:

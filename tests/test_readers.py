@@ -46,3 +46,17 @@ def test_registry_restored_after_error_and_nested_use():
         assert "get_all" in vars(msgpack_decoders)  # the outer block still holds it
     assert "get_all" not in vars(msgpack_decoders)
     assert msgpack_decoders.get_all() is not None
+
+
+@pytest.mark.parametrize("content", [None, b"", b"\x00garbage", "half"])
+def test_missing_empty_or_truncated_docbin_names_the_file(tmp_path, content):
+    from spacy_bio_rel.readers import docs_from_docbin
+    nlp = spacy.blank("en")
+    path = tmp_path / "bad.spacy"
+    if content == "half":
+        data = _docbin(tmp_path, nlp).read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    elif content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"DocBin file .*bad\.spacy (does not exist|is empty|cannot be read)"):
+        docs_from_docbin(path, nlp.vocab)

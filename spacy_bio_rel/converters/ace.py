@@ -2,15 +2,23 @@
 
 Only reading and checking happens here; :mod:`.docs` turns the result into
 Docs. START and END are inclusive: a mention is ``text[START:END + 1]``.
+A document whose offsets are not integers is left out (``malformed_document``,
+naming the file and mention), and so is one where more than ``max_mismatch``
+of the mentions' stored texts differ from the text (``document_text_mismatch``);
+the others are converted. The ``.sgm`` files are decoded strictly
+(:mod:`.textio`).
 """
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
+from .checks import DEFAULT_MAX_MISMATCH, excluded, mismatched_document
 from .report import ConversionReport
 from .sgml import read_sgm
+from .textio import DEFAULT_ENCODING, check_encoding
 from .types import MentionData, RelationData, SourceDocument
 
 ENTITY_TYPES = ("PER", "ORG", "GPE", "LOC", "FAC", "VEH", "WEA")
@@ -31,8 +39,14 @@ class AceSettings:
     values: bool = False  # <value> mentions as entities (type from TYPE, e.g. Numeric)
     timex: bool = False  # <timex2> mentions as entities (type TIMEX2)
     mismatch: str = "keep"  # stored text differs from text at offsets: "keep" or "drop"
+    exclude: tuple = ()  # relation types left out (counted)
+    encoding: str = DEFAULT_ENCODING  # of the .sgm files (strict; a byte order mark is removed)
+    max_mismatch: float = DEFAULT_MAX_MISMATCH  # share of mismatching mentions that leaves a document out
 
     def __post_init__(self) -> None:
+        check_encoding(self.encoding)
+        if not 0 <= self.max_mismatch <= 1:
+            raise ValueError(f"max_mismatch must be between 0 and 1, got {self.max_mismatch}")
         if self.span not in ("head", "extent"):
             raise ValueError(f"span must be 'head' or 'extent', got {self.span!r}")
         if self.mismatch not in ("keep", "drop"):
@@ -47,6 +61,10 @@ class AceSettings:
 
 class NoDocumentsError(ValueError):
     """A root folder holds no documents to convert."""
+
+
+class BadDocument(ValueError):
+    """A document that cannot be read (e.g. an offset that is not a number): left out, counted."""
 
 
 def language_root(root: Path, language: str) -> Path:
@@ -82,14 +100,18 @@ def doc_stem(path: Path) -> str:
     return name[: -len(APF_SUFFIX)] if name.endswith(APF_SUFFIX) else path.stem
 
 
-def _charseq(elem: Optional[ET.Element]) -> Optional[Tuple[int, int, str]]:
+def _charseq(elem: Optional[ET.Element], where: str) -> Optional[Tuple[int, int, str]]:
     """``(start, end_exclusive, stored_text)`` of ``elem/charseq``."""
     if elem is None:
         return None
     cs = elem.find("charseq")
     if cs is None:
         return None
-    start, end = int(cs.get("START")), int(cs.get("END")) + 1
+    try:
+        start, end = int(cs.get("START")), int(cs.get("END")) + 1
+    except (TypeError, ValueError):
+        raise BadDocument(f"{where} {elem.tag}: charseq START={cs.get('START')!r} END={cs.get('END')!r} "
+                          f"is not a pair of integers")
     return start, end, cs.text or ""
 
 
@@ -98,7 +120,7 @@ def _norm(text: str) -> str:
 
 
 def _check_offsets(text: str, where: str, kind: str, span: Tuple[int, int, str],
-                   settings: AceSettings, report: ConversionReport) -> bool:
+                   settings: AceSettings, report: ConversionReport, tally: Counter) -> bool:
     """True when the mention can be kept; every problem is counted."""
     start, end, stored = span
     if start < 0 or end > len(text) or start >= end:
@@ -106,7 +128,9 @@ def _check_offsets(text: str, where: str, kind: str, span: Tuple[int, int, str],
                     f"{kind} offsets [{start}, {end - 1}] outside the text (length {len(text)})")
         return False
     actual = text[start:end]
+    tally["checked"] += 1
     if actual != stored and _norm(actual) != _norm(stored):
+        tally["mismatch"] += 1
         if settings.mismatch == "drop":
             report.drop("text_mismatch", where, f"{kind} stored {stored!r} but text has {actual!r}")
             return False
@@ -115,7 +139,7 @@ def _check_offsets(text: str, where: str, kind: str, span: Tuple[int, int, str],
 
 
 def _mentions(doc_el: ET.Element, text: str, fname: str, settings: AceSettings,
-              report: ConversionReport) -> Tuple[List[MentionData], set]:
+              report: ConversionReport, tally: Counter) -> Tuple[List[MentionData], set]:
     mentions: List[MentionData] = []
     all_ids: set = set()
     kinds = [("entity", "entity_mention")]
@@ -141,14 +165,14 @@ def _mentions(doc_el: ET.Element, text: str, fname: str, settings: AceSettings,
                         report.drop("timex_mention_excluded", where, "timex2 are not entities (see --timex)")
                         continue
                     label = "TIMEX2"
-                extent = _charseq(m.find("extent"))
-                head = _charseq(m.find("head")) if tag == "entity" else None
+                extent = _charseq(m.find("extent"), where)
+                head = _charseq(m.find("head"), where) if tag == "entity" else None
                 use = head if (settings.span == "head" and head is not None) else extent
                 if use is None:
                     report.drop("mention_without_offsets", where, f"no {settings.span}/charseq")
                     continue
                 kind = "head" if use is head else "extent"
-                if not _check_offsets(text, where, kind, use, settings, report):
+                if not _check_offsets(text, where, kind, use, settings, report, tally):
                     continue
                 mentions.append(MentionData(id=mid, start=use[0], end=use[1], label=label,
                                             entity_id=ent.get("ID", ""),
@@ -166,6 +190,8 @@ def _relations(doc_el: ET.Element, fname: str, settings: AceSettings,
             where = f"{fname} relation_mention {rid}"
             if label == "METONYMY" and not settings.metonymy:
                 report.drop("metonymy_excluded", where, "METONYMY left out (see --metonymy)")
+                continue
+            if excluded(label, settings.exclude, where, report):
                 continue
             args: Dict[str, str] = {}
             for arg in rm.findall("relation_mention_argument"):
@@ -193,7 +219,7 @@ def read_ace_document(apf_path: Path, settings: AceSettings,
         return None
     try:
         tree = ET.parse(str(apf_path))
-    except ET.ParseError as e:
+    except (ET.ParseError, LookupError, UnicodeError) as e:  # LookupError: an unknown declared encoding
         report.drop("malformed_xml", fname, f"XML error: {e}")
         return None
     doc_el = tree.getroot().find("document")
@@ -202,11 +228,18 @@ def read_ace_document(apf_path: Path, settings: AceSettings,
     if doc_el is None:
         report.drop("malformed_xml", fname, "no <document> element")
         return None
-    sgml = read_sgm(sgm_path)
+    sgml = read_sgm(sgm_path, settings.encoding)
     if not sgml.text.strip():
         report.drop("empty_document", str(sgm_path), "no text after markup removal")
         return None
-    mentions, all_ids = _mentions(doc_el, sgml.text, fname, settings, report)
+    tally: Counter = Counter()
+    try:
+        mentions, all_ids = _mentions(doc_el, sgml.text, fname, settings, report, tally)
+    except BadDocument as e:
+        report.drop("malformed_document", fname, str(e))
+        return None
+    if mismatched_document(fname, tally["mismatch"], tally["checked"], settings.max_mismatch, report):
+        return None
     relations = _relations(doc_el, fname, settings, report)
     return SourceDocument(id=doc_el.get("DOCID") or stem, path=fname, text=sgml.text,
                           mentions=mentions, relations=relations, breaks=sgml.tag_positions,

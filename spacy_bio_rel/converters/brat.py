@@ -9,13 +9,19 @@
 * ``*`` (coreference sets) and ``#`` (annotator notes) lines are skipped and
   counted; so are event/attribute/normalisation lines (``E``, ``A``, ``M``, ``N``).
 * The stored text of an entity is checked against the text at its offsets;
-  a mismatch is reported and counted (kept by default, offsets win).
+  a mismatch is reported and counted (kept by default, offsets win). A
+  document where more than ``max_mismatch`` of them differ is left out
+  (:func:`.checks.mismatched_document`).
+* Files are decoded strictly (:mod:`.textio`, ``encoding``, default UTF-8);
+  a byte order mark is removed, so offsets count from the text after it.
 """
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, List, Optional
 
+from .checks import DEFAULT_MAX_MISMATCH, excluded, mismatched_document
 from .report import ConversionReport
+from .textio import DEFAULT_ENCODING, check_encoding, read_text
 from .types import MentionData, RelationData, SourceDocument
 
 SKIPPED_PREFIXES = {"*": "coreference_set_line", "#": "annotator_note_line", "E": "event_line",
@@ -31,10 +37,15 @@ class BratSettings:
     exclude_relations: tuple = ("Coreference",)
     mismatch: str = "keep"  # "keep" or "drop"
     recursive: bool = False
+    encoding: str = DEFAULT_ENCODING  # of the .txt and .ann files (strict; a byte order mark is removed)
+    max_mismatch: float = DEFAULT_MAX_MISMATCH  # share of mismatching mentions that leaves a document out
 
     def __post_init__(self) -> None:
         if self.mismatch not in ("keep", "drop"):
             raise ValueError(f"mismatch must be 'keep' or 'drop', got {self.mismatch!r}")
+        if not 0 <= self.max_mismatch <= 1:
+            raise ValueError(f"max_mismatch must be between 0 and 1, got {self.max_mismatch}")
+        check_encoding(self.encoding)
 
 
 def _logical_lines(ann: str) -> List[List]:
@@ -57,10 +68,12 @@ def _logical_lines(ann: str) -> List[List]:
 
 
 def parse_ann(ann: str, text: str, where: str, doc_id: str, settings: BratSettings,
-              report: ConversionReport) -> SourceDocument:
+              report: ConversionReport) -> Optional[SourceDocument]:
+    """The document (None, counted, when its stored texts show that its offsets cannot be trusted)."""
     mentions: List[MentionData] = []
     relations: List[RelationData] = []
     known = set()
+    n_checked = n_mismatch = 0
     for no, line, continued in _logical_lines(ann):
         loc = f"{where}:{no}"
         prefix = line[0]
@@ -90,7 +103,9 @@ def parse_ann(ann: str, text: str, where: str, doc_id: str, settings: BratSettin
                 continue
             if continued:
                 report.note("entity_text_continued_on_next_line", f"{loc} {tid}", repr(stored))
+            n_checked += stored is not None
             if stored is not None and text[start:end] != stored:
+                n_mismatch += 1
                 msg = f"stored {stored!r} but text has {text[start:end]!r}"
                 if settings.mismatch == "drop":
                     report.drop("text_mismatch", f"{loc} {tid}", msg)
@@ -105,8 +120,7 @@ def parse_ann(ann: str, text: str, where: str, doc_id: str, settings: BratSettin
                 continue
             label = parts[0]
             args = dict(p.split(":", 1) for p in parts[1:] if ":" in p)
-            if label in settings.exclude_relations:
-                report.drop(f"{label.lower()}_excluded", f"{loc} {rid}", f"{label} is not a relation here")
+            if excluded(label, settings.exclude_relations, f"{loc} {rid}", report):
                 continue
             if "Arg1" not in args or "Arg2" not in args:
                 report.drop("relation_missing_argument", f"{loc} {rid}", f"needs Arg1 and Arg2: {line[:60]!r}")
@@ -114,6 +128,8 @@ def parse_ann(ann: str, text: str, where: str, doc_id: str, settings: BratSettin
             relations.append(RelationData(id=rid, head=args["Arg1"], tail=args["Arg2"], label=label))
         else:
             report.drop("malformed_line", loc, f"unknown annotation line {line[:60]!r}")
+    if mismatched_document(where, n_mismatch, n_checked, settings.max_mismatch, report):
+        return None
     return SourceDocument(id=doc_id, path=where, text=text, mentions=mentions,
                           relations=relations, known_ids=known)
 
@@ -143,15 +159,15 @@ def read_brat(folder: Path, settings: BratSettings, report: ConversionReport,
         if not txt_path.exists():
             report.drop("missing_txt", str(ann_path), f"no text file {txt_path.name}")
             continue
-        with open(txt_path, encoding="utf-8", errors="replace", newline="") as f:
-            text = f.read()
-        with open(ann_path, encoding="utf-8", errors="replace", newline="") as f:
-            ann = f.read()
+        text = read_text(txt_path, settings.encoding)
+        ann = read_text(ann_path, settings.encoding)
         if not text.strip():
             report.drop("empty_document", str(txt_path), "the text file is empty")
             continue
-        n_read += 1
         rel = ann_path.relative_to(folder).with_suffix("")
-        yield parse_ann(ann, text, str(ann_path), str(rel), settings, report)
+        src = parse_ann(ann, text, str(ann_path), str(rel), settings, report)
+        if src is not None:
+            n_read += 1
+            yield src
     if n_read == 0:
         raise NoBratDocumentsError(f"None of the {len(files)} documents in {folder} could be read")

@@ -4,18 +4,27 @@ Each item: ``{"tokens": [...], "tags": [BILOU or BIO tags] | "entities":
 [{"type", "start", "end"}], "relations": [{"head", "tail", "type"}],
 "orig_id": n}``. ``head``/``tail`` index the entities in order of appearance.
 Both shapes are read: the project's copy has ``tags``, SpERT's release has
-``entities`` (end exclusive).
+``entities`` (end exclusive, in any order: they are sorted before the overlap
+check, and ``head``/``tail`` keep indexing the list as given).
+
+An item whose shape is wrong (a field of the wrong JSON type, a non-integer
+offset, a token that is not a non-empty string, tags not matching tokens) is
+left out as ``malformed_item``, naming the file, item and field; an entity
+without ``type`` is ``entity_without_type``, a relation without ``type``
+``relation_without_label``.
 """
 import json
 from pathlib import Path
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
 from ..relations import set_relations
+from .checks import check_relations, excluded, resolve_overlaps
 from .docs import DOC_ID_KEY
 from .report import ConversionReport
+from .textio import DEFAULT_ENCODING, read_text
 
 Entity = Tuple[int, int, str]
 
@@ -58,72 +67,119 @@ def decode_tags(tags: List[str], where: str, report: ConversionReport) -> List[E
     return out
 
 
-def item_to_doc(item: dict, vocab: Vocab, where: str, report: ConversionReport) -> Optional[Doc]:
-    tokens = item.get("tokens") or []
+class MalformedItem(ValueError):
+    """An item (or part of it) does not have the shape of the format; the item is left out."""
+
+
+def _int(value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MalformedItem(f"{what} {value!r} is not an integer")
+    return value
+
+
+def _list(item: dict, key: str) -> list:
+    value = item.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MalformedItem(f'"{key}" is a {type(value).__name__}, not a list')
+    return value
+
+
+def _entities(item: dict, n_tokens: int, where: str, report: ConversionReport) -> List[Optional[Entity]]:
+    """``(start, end, type)`` per listed entity (None when it is left out, counted)."""
+    if "entities" in item:
+        out: List[Optional[Entity]] = []
+        for k, e in enumerate(_list(item, "entities")):
+            if not isinstance(e, dict):
+                raise MalformedItem(f"entity {k} is a {type(e).__name__}, not an object")
+            start, end = _int(e.get("start"), f"entity {k} start"), _int(e.get("end"), f"entity {k} end")
+            typ = e.get("type")
+            if not isinstance(typ, str) or not typ:
+                report.drop("entity_without_type", f"{where} entity {k}", f"type {typ!r} at [{start}, {end})")
+                out.append(None)
+                continue
+            out.append((start, end, typ))
+        return out
+    tags = _list(item, "tags")
+    if not all(isinstance(t, str) for t in tags):
+        raise MalformedItem('"tags" holds a value that is not a string')
+    if len(tags) != n_tokens:
+        raise MalformedItem(f"{n_tokens} tokens but {len(tags)} tags")
+    out = []
+    for k, (start, end, typ) in enumerate(decode_tags(tags, where, report)):
+        if not typ:
+            report.drop("entity_without_type", f"{where} entity {k}", f"tags without a type at [{start}, {end})")
+        out.append((start, end, typ) if typ else None)
+    return out
+
+
+def item_to_doc(item: dict, vocab: Vocab, where: str, report: ConversionReport,
+                exclude: Sequence[str] = ()) -> Optional[Doc]:
+    """One Doc (or None, counted); a malformed item raises MalformedItem."""
+    tokens = _list(item, "tokens")
     if not tokens:
         report.drop("empty_document", where, "no tokens")
         return None
-    doc = Doc(vocab, words=[str(t) for t in tokens], spaces=[True] * (len(tokens) - 1) + [False])
+    for i, t in enumerate(tokens):
+        if not isinstance(t, str) or not t:
+            raise MalformedItem(f"token {i} is {t!r}, not a non-empty string")
+    doc = Doc(vocab, words=tokens, spaces=[True] * (len(tokens) - 1) + [False])
     for tok in doc:
         tok.is_sent_start = tok.i == 0
-    if "entities" in item:
-        ents = [(int(e["start"]), int(e["end"]), str(e["type"])) for e in item["entities"]]
-    else:
-        tags = item.get("tags") or []
-        if len(tags) != len(tokens):
-            report.drop("tag_count_mismatch", where, f"{len(tokens)} tokens but {len(tags)} tags")
-            return None
-        ents = decode_tags(tags, where, report)
-    spans: List[Optional[Span]] = []
-    last_end = 0
-    for k, (s, e, typ) in enumerate(ents):
-        if not (0 <= s < e <= len(doc)):
-            report.drop("offsets_outside_text", f"{where} entity {k}", f"[{s}, {e}) outside {len(doc)} tokens")
-            spans.append(None)
-            continue
-        if s < last_end:
-            report.drop("overlapping_entity", f"{where} entity {k}", f"{doc[s:e].text!r} overlaps the one before")
-            spans.append(None)
-            continue
-        spans.append(Span(doc, s, e, label=typ))
-        last_end = e
-    doc.ents = [s for s in spans if s is not None]
-    rels = []
-    seen = {}
-    for k, r in enumerate(item.get("relations") or []):
+    ents = _entities(item, len(doc), where, report)
+    spans: List[Span] = []
+    names: List[str] = []
+    index: List[int] = []  # listed entity -> position in spans, -1 when left out
+    for k, ent in enumerate(ents):
+        if ent is not None and not (0 <= ent[0] < ent[1] <= len(doc)):
+            report.drop("offsets_outside_text", f"{where} entity {k}",
+                        f"[{ent[0]}, {ent[1]}) outside {len(doc)} tokens")
+            ent = None
+        index.append(-1 if ent is None else len(spans))
+        if ent is not None:
+            spans.append(Span(doc, ent[0], ent[1], label=ent[2]))
+            names.append(f"entity {k}")
+    kept = resolve_overlaps(spans, names, where, report)
+    doc.ents = [spans[j] for j in kept]
+    kept_set = set(kept)
+    found = []
+    for k, r in enumerate(_list(item, "relations")):
         rwhere = f"{where} relation {k}"
+        if not isinstance(r, dict):
+            raise MalformedItem(f"relation {k} is a {type(r).__name__}, not an object")
         h, t, label = r.get("head"), r.get("tail"), r.get("type")
-        if not isinstance(h, int) or not isinstance(t, int) or not (0 <= h < len(spans)) or not (0 <= t < len(spans)):
-            report.drop("unknown_argument_id", rwhere, f"{label}: head {h}/tail {t} index no entity ({len(spans)} entities)")
+        if not isinstance(label, str) or not label:
+            report.drop("relation_without_label", rwhere, f"type {label!r}")
             continue
-        if spans[h] is None or spans[t] is None:
+        if excluded(label, exclude, rwhere, report):
+            continue
+        bad = [x for x in (h, t) if isinstance(x, bool) or not isinstance(x, int) or not 0 <= x < len(ents)]
+        if bad:
+            report.drop("unknown_argument_id", rwhere,
+                        f"{label}: head {h!r}/tail {t!r} index no entity ({len(ents)} entities)")
+            continue
+        if index[h] < 0 or index[t] < 0:
             report.drop("argument_left_out", rwhere, f"{label}: an argument was left out")
             continue
-        if h == t:
-            report.drop("self_relation", rwhere, f"{label}: head and tail are the same entity")
+        if index[h] not in kept_set or index[t] not in kept_set:
+            report.drop("argument_lost_to_overlap", rwhere, f"{label}: an argument overlaps a kept entity")
             continue
-        if (h, t) in seen:
-            if seen[(h, t)] == label:
-                report.note("duplicate_relation_merged", rwhere, str(label))
-            else:
-                report.drop("conflicting_relation", rwhere, f"{label} on a pair already labelled {seen[(h, t)]}")
-            continue
-        seen[(h, t)] = label
-        rels.append((spans[h], spans[t], str(label)))
-    set_relations(doc, rels)
+        found.append((spans[index[h]], spans[index[t]], label, f"relation {k}"))
+    set_relations(doc, check_relations(found, where, report))
     doc.user_data[DOC_ID_KEY] = str(item.get("orig_id", where))
     return doc
 
 
 def read_conll04(path: Path, report: ConversionReport, vocab: Optional[Vocab] = None,
-                 progress=None) -> Iterator[Tuple[str, List[Doc]]]:
+                 progress=None, encoding: str = DEFAULT_ENCODING,
+                 exclude: Sequence[str] = ()) -> Iterator[Tuple[str, List[Doc]]]:
     """``(doc_id, [doc])`` per JSON item (each item is one sentence)."""
     path = Path(path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except FileNotFoundError:
+    if not path.exists():
         raise NoItemsError(f"CoNLL04 file {path} does not exist")
+    try:
+        data = json.loads(read_text(path, encoding))
     except json.JSONDecodeError as e:
         raise NoItemsError(f"{path} is not valid JSON: {e}")
     if not isinstance(data, list) or not data:
@@ -136,6 +192,10 @@ def read_conll04(path: Path, report: ConversionReport, vocab: Optional[Vocab] = 
         if not isinstance(item, dict):
             report.drop("malformed_item", where, f"expected an object, got {type(item).__name__}")
             continue
-        doc = item_to_doc(item, vocab, where, report)
+        try:
+            doc = item_to_doc(item, vocab, where, report, exclude)
+        except MalformedItem as e:
+            report.drop("malformed_item", where, str(e))
+            continue
         if doc is not None:
             yield doc.user_data[DOC_ID_KEY], [doc]

@@ -1,17 +1,19 @@
 """SourceDocument (text + mentions + relations) -> spaCy Docs.
 
 Steps, each counted in the report when it changes or leaves out an item:
-1. mentions are trimmed of surrounding whitespace;
+1. a mention whose id was used before is left out; mentions are trimmed of
+   surrounding whitespace;
 2. the text is tokenised (``spacy.blank(lang)``: English words, Chinese one
    token per character); a mention boundary inside a token is fixed by
    splitting the token (``split``) or expanding the span to whole tokens
    (``expand``);
 3. sentence boundaries are set on every token (:mod:`.sentences`);
 4. an entity crossing a sentence boundary is left out; overlapping entities
-   are resolved by keeping the one that starts first (the longer when two
-   start together);
+   are resolved by :func:`.checks.resolve_overlaps` (the one that starts
+   first is kept, the longer when two start together);
 5. relations become gold relations (``set_relations``) when both arguments
-   were kept and lie in one sentence;
+   were kept and lie in one sentence, after :func:`.checks.check_relations`
+   (self-relations, duplicates, conflicting labels);
 6. output is one Doc per sentence or one per document.
 """
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from ..relations import set_relations
+from .checks import check_relations, resolve_overlaps
 from .report import ConversionReport
 from .sentences import MODES, char_boundaries, set_sentence_starts
 from .types import MentionData, SourceDocument
@@ -52,13 +55,18 @@ class DocSettings:
 def _trim(src: SourceDocument, report: ConversionReport) -> List[MentionData]:
     text = src.text
     out = []
+    seen = set()
     for m in src.mentions:
+        where = f"{src.path} mention {m.id}"
+        if m.id in seen:  # relations name mentions by id: a second one would be ambiguous
+            report.drop("duplicate_mention_id", where, f"{text[m.start:m.end]!r} [{m.label}]: the id is used before")
+            continue
+        seen.add(m.id)
         s, e = m.start, m.end
         while s < e and text[s].isspace():
             s += 1
         while e > s and text[e - 1].isspace():
             e -= 1
-        where = f"{src.path} mention {m.id}"
         if s == e:
             report.drop("empty_mention", where, f"only whitespace at [{m.start}, {m.end})")
             continue
@@ -115,23 +123,6 @@ def _fix_boundaries(doc: Doc, mentions: List[MentionData], src: SourceDocument,
     return Doc(doc.vocab, words=words, spaces=spaces)
 
 
-def _resolve_overlaps(spans: List[Tuple[Span, MentionData]], src: SourceDocument,
-                      report: ConversionReport) -> List[Tuple[Span, MentionData]]:
-    order = sorted(range(len(spans)), key=lambda k: (spans[k][0].start, -len(spans[k][0]), k))
-    kept: List[Tuple[Span, MentionData]] = []
-    for k in order:
-        span, m = spans[k]
-        if kept and span.start < kept[-1][0].end:
-            other_span, other = kept[-1]
-            same = (span.start, span.end) == (other_span.start, other_span.end)
-            report.drop("overlapping_entity", f"{src.path} mention {m.id}",
-                        f"{span.text!r} [{span.label_}] {'same span as' if same else 'overlaps'} "
-                        f"kept mention {other.id} {other_span.text!r} [{other_span.label_}]")
-            continue
-        kept.append((span, m))
-    return kept
-
-
 def build_docs(src: SourceDocument, nlp: Language, settings: DocSettings,
                report: ConversionReport) -> List[Doc]:
     """Docs for one source document (one per sentence or one for the whole)."""
@@ -166,12 +157,13 @@ def build_docs(src: SourceDocument, nlp: Language, settings: DocSettings,
     report.stats["entities_before_overlap_resolution"] += len(spans)
     report.stats["ordered_pairs_before_overlap_resolution"] += sum(n * (n - 1) for n in per_sent.values())
     all_spans = {m.id: s for s, m in spans}
-    kept = _resolve_overlaps(spans, src, report)
-    doc.ents = sorted((s for s, _ in kept), key=lambda s: s.start)
+    kept = [spans[k] for k in resolve_overlaps([s for s, _ in spans], [f"mention {m.id}" for _, m in spans],
+                                               src.path, report)]
+    doc.ents = [s for s, _ in kept]
     by_id = {m.id: s for s, m in kept}
     read_ids = {m.id for m in src.mentions} | src.known_ids
 
-    rels: Dict[Tuple[Tuple[int, int], Tuple[int, int]], Tuple[Span, Span, str, str]] = {}
+    found: List[Tuple[Span, Span, str, str]] = []
     for r in src.relations:
         where = f"{src.path} relation {r.id}"
         missing = [(role, ref) for role, ref in (("Arg-1", r.head), ("Arg-2", r.tail)) if ref not in all_spans]
@@ -195,27 +187,17 @@ def build_docs(src: SourceDocument, nlp: Language, settings: DocSettings,
             report.drop("argument_lost_to_overlap", where,
                         f"{r.label}: argument {', '.join(lost)} overlaps a kept entity and was left out")
             continue
-        if (head.start, head.end) == (tail.start, tail.end):
-            report.drop("self_relation", where, f"{r.label}: both arguments are {head.text!r}")
-            continue
-        key = ((head.start, head.end), (tail.start, tail.end))
-        if key in rels:
-            if rels[key][2] == r.label:
-                report.note("duplicate_relation_merged", where, f"{r.label} repeats relation {rels[key][3]}")
-            else:
-                report.drop("conflicting_relation", where,
-                            f"{r.label} on the pair already labelled {rels[key][2]} by {rels[key][3]}")
-            continue
-        rels[key] = (head, tail, r.label, r.id)
+        found.append((head, tail, r.label, f"relation {r.id}"))
+    rels = check_relations(found, src.path, report)
 
     if settings.unit == "document":
-        set_relations(doc, [(h, t, lab) for h, t, lab, _ in rels.values()])
+        set_relations(doc, rels)
         doc.user_data[DOC_ID_KEY] = src.id
         return [doc]
-    return _per_sentence(doc, flags, list(rels.values()), src.id)
+    return _per_sentence(doc, flags, rels, src.id)
 
 
-def _per_sentence(doc: Doc, flags: List[bool], rels: List[Tuple[Span, Span, str, str]],
+def _per_sentence(doc: Doc, flags: List[bool], rels: List[Tuple[Span, Span, str]],
                   doc_id: str) -> List[Doc]:
     """One Doc per sentence (leading/trailing space tokens left out), built directly."""
     bounds = [i for i, f in enumerate(flags) if f] + [len(doc)]
@@ -240,7 +222,7 @@ def _per_sentence(doc: Doc, flags: List[bool], rels: List[Tuple[Span, Span, str,
             sents_ents.append(Span(sdoc, e.start - start, e.end - start, label=e.label_))
             e_idx += 1
         sdoc.ents = sents_ents
-        inside = [(h, t, lab) for h, t, lab, _ in rels if start <= h.start and h.end <= end]
+        inside = [(h, t, lab) for h, t, lab in rels if start <= h.start and h.end <= end]
         set_relations(sdoc, [
             (Span(sdoc, h.start - start, h.end - start, label=h.label_),
              Span(sdoc, t.start - start, t.end - start, label=t.label_), lab)

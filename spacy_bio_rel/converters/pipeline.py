@@ -1,5 +1,16 @@
-"""Readers -> Docs -> split -> DocBin files + report, for every format."""
+"""Readers -> Docs -> split -> DocBin files + report, for every format.
+
+Outputs are written to a temporary folder inside the output folder and moved
+into place when all are written (a failed conversion leaves the previous
+outputs as they were); files of the previous conversion under the same name
+that this one does not write are then removed (see :func:`_stale_outputs`).
+"""
+import json
+import os
+import re
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -14,6 +25,7 @@ from .docs import DocSettings, build_docs
 from .prodigy import read_prodigy
 from .report import ConversionReport
 from .splits import DEFAULT_SEED, assign_by_lists, kfold, read_id_list
+from .textio import DEFAULT_ENCODING
 from .types import SourceDocument
 
 Unit = Tuple[str, List[Doc]]
@@ -101,22 +113,56 @@ def write_units(units: Iterable[Unit], out: OutputSettings, report: ConversionRe
                          f"(left out: {dict(report.drops)})")
     parts, filter_src = _partition(list(by_id), out, report)
     out.output_dir.mkdir(parents=True, exist_ok=True)
-    for name, ids in parts.items():
-        docs = [d for i in ids for d in by_id[i]]
-        path = out.output_dir / f"{name}.spacy"
-        DocBin(docs=docs, store_user_data=True).to_disk(path)
-        src = filter_src[name]
-        if src == "train":
-            ref = [d for i in parts["train"] for d in by_id[i]]
-        elif src == "the other folds":
-            ref = [d for other, oids in parts.items() if other != name for i in oids for d in by_id[i]]
-        else:
-            ref = None
-        report.add_split(name, docs, len(ids), path, type_pairs_from=ref, filter_source=src)
     report_path = out.output_dir / (out.report_name or f"{out.name}.report.json")
     report.settings["report_path"] = str(report_path)
-    report.write_json(report_path)
+    tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=out.output_dir))
+    try:
+        for name, ids in parts.items():
+            docs = [d for i in ids for d in by_id[i]]
+            DocBin(docs=docs, store_user_data=True).to_disk(tmp / f"{name}.spacy")
+            src = filter_src[name]
+            if src == "train":
+                ref = [d for i in parts["train"] for d in by_id[i]]
+            elif src == "the other folds":
+                ref = [d for other, oids in parts.items() if other != name for i in oids for d in by_id[i]]
+            else:
+                ref = None
+            report.add_split(name, docs, len(ids), out.output_dir / f"{name}.spacy", type_pairs_from=ref,
+                             filter_source=src)
+        stale = _stale_outputs(out, report_path, parts)
+        report.write_json(tmp / report_path.name)
+        for name in parts:
+            os.replace(tmp / f"{name}.spacy", out.output_dir / f"{name}.spacy")
+        os.replace(tmp / report_path.name, report_path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for path in stale:
+        path.unlink()
+        print(f"Removed {path} (written by the previous conversion, not by this one)", file=sys.stderr)
     return report
+
+
+FOLD_RE = re.compile(r"fold(\d+)\.spacy")
+
+
+def _stale_outputs(out: OutputSettings, report_path: Path, parts: Dict[str, List[str]]) -> List[Path]:
+    """Outputs of an earlier conversion into ``output_dir`` that this one does not write.
+
+    Only the converter's own outputs: the parts listed in the earlier report of
+    the same name, and ``fold<i>.spacy`` files beyond this conversion's folds
+    (a folder of folds is read as one corpus). Other files are never touched.
+    """
+    new = {out.output_dir / f"{name}.spacy" for name in parts}
+    old: List[Path] = []
+    try:
+        previous = json.loads(report_path.read_text(encoding="utf-8")).get("splits", {})
+        old = [out.output_dir / Path(split["path"]).name for split in previous.values() if split.get("path")]
+    except (OSError, ValueError, AttributeError, TypeError):
+        pass
+    if out.folds:
+        old += [p for p in out.output_dir.glob("fold*.spacy")
+                if FOLD_RE.fullmatch(p.name) and int(FOLD_RE.fullmatch(p.name).group(1)) >= out.folds]
+    return sorted({p for p in old if p.suffix == ".spacy" and p not in new and p.is_file()})
 
 
 def convert_ace(root: Path, out: OutputSettings, ace: AceSettings, doc: DocSettings,
@@ -126,7 +172,8 @@ def convert_ace(root: Path, out: OutputSettings, ace: AceSettings, doc: DocSetti
     report.source = str(root)
     report.settings.update(format="ace", language=ace.language, subfolder=ace.folder, span=ace.span,
                            metonymy=ace.metonymy, values=ace.values, timex=ace.timex,
-                           mismatch=ace.mismatch, sentences=doc.sentences,
+                           mismatch=ace.mismatch, max_mismatch=ace.max_mismatch, encoding=ace.encoding,
+                           exclude_relations=list(ace.exclude), sentences=doc.sentences,
                            boundary_fix=doc.boundary_fix, unit=doc.unit)
     nlp = spacy.blank(ace.language)
     sources = read_ace(Path(root), ace, report, progress)
@@ -139,6 +186,7 @@ def convert_brat(folder: Path, out: OutputSettings, brat: BratSettings, doc: Doc
     report = report or ConversionReport()
     report.source = str(folder)
     report.settings.update(format="brat", lang=doc.lang, mismatch=brat.mismatch,
+                           max_mismatch=brat.max_mismatch, encoding=brat.encoding,
                            exclude_relations=list(brat.exclude_relations), sentences=doc.sentences,
                            boundary_fix=doc.boundary_fix, unit=doc.unit)
     nlp = spacy.blank(doc.lang)
@@ -147,19 +195,21 @@ def convert_brat(folder: Path, out: OutputSettings, brat: BratSettings, doc: Doc
 
 
 def convert_conll04(path: Path, out: OutputSettings, report: Optional[ConversionReport] = None,
-                    progress: Optional[Progress] = None) -> ConversionReport:
+                    progress: Optional[Progress] = None, encoding: str = DEFAULT_ENCODING,
+                    exclude: Sequence[str] = ()) -> ConversionReport:
     report = report or ConversionReport()
     report.source = str(path)
-    report.settings.update(format="conll04")
+    report.settings.update(format="conll04", encoding=encoding, exclude_relations=list(exclude))
     vocab = spacy.blank("en").vocab
-    return write_units(read_conll04(Path(path), report, vocab, progress), out, report)
+    return write_units(read_conll04(Path(path), report, vocab, progress, encoding, exclude), out, report)
 
 
 def convert_prodigy(path: Path, out: OutputSettings, lang: str = "en", accept: Sequence[str] = ("accept",),
-                    report: Optional[ConversionReport] = None, progress: Optional[Progress] = None
-                    ) -> ConversionReport:
+                    report: Optional[ConversionReport] = None, progress: Optional[Progress] = None,
+                    encoding: str = DEFAULT_ENCODING, exclude: Sequence[str] = ()) -> ConversionReport:
     report = report or ConversionReport()
     report.source = str(path)
-    report.settings.update(format="prodigy", lang=lang, accept=list(accept))
+    report.settings.update(format="prodigy", lang=lang, accept=list(accept), encoding=encoding,
+                           exclude_relations=list(exclude))
     vocab = spacy.blank(lang).vocab
-    return write_units(read_prodigy(Path(path), report, vocab, accept, progress), out, report)
+    return write_units(read_prodigy(Path(path), report, vocab, accept, progress, encoding, exclude), out, report)

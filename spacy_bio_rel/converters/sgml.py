@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import List
 
+from .textio import DEFAULT_ENCODING, read_text
+
 # A tag: '<' followed by a name character, '/' or '!', up to the next '>'
 # with no '<' in between. A lone '<' (e.g. "a < b") is text.
 TAG_RE = re.compile(r"<[A-Za-z/!?][^<>]*>")
@@ -64,7 +66,6 @@ def strip_sgml(raw: str) -> SgmlText:
     return SgmlText("".join(parts), positions)
 
 
-def read_sgm(path) -> SgmlText:
-    """Read an ``.sgm`` file (UTF-8, undecodable bytes replaced) and strip it."""
-    with open(path, encoding="utf-8", errors="replace", newline="") as f:
-        return strip_sgml(f.read())
+def read_sgm(path, encoding: str = DEFAULT_ENCODING) -> SgmlText:
+    """Read an ``.sgm`` file (strictly decoded, see :mod:`.textio`) and strip it."""
+    return strip_sgml(read_text(path, encoding))

@@ -8,10 +8,23 @@ import typer
 from spacy.cli._util import parse_config_overrides
 
 from ..evaluate import evaluate_gold_entities, format_scores, write_scores
+from .folds import PoolError
+from .provenance import StaleOutputError
 from .runner import run_cv
 from .variants import resolve
 
 LANG_HELP = "Language of the pool's Docs: 'en' or 'zh'."
+OVERWRITE_HELP = ("Rebuild folds and runs in --output that were made from other inputs (pool, folds, seed, config, "
+                  "overrides, version); without it such an output folder is an error.")
+
+
+def _run(experiment) -> None:
+    """Run an experiment; stale outputs and missing pool files are one red line and exit code 1."""
+    try:
+        experiment()
+    except (StaleOutputError, PoolError) as e:
+        typer.secho(f"Error: {e}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(code=1)
 
 
 def _overrides(items: List[str]):
@@ -37,10 +50,14 @@ def evaluate_cmd(
 ):
     """Score a pipeline on DocBins in the gold-entity setting (protocol.md): micro P/R/F1, per label,
     instance counts and ratio; or end to end (--entities predicted); or a threshold sweep (--sweep)."""
-    if sweep or entities != "gold":
-        from ..evaluate_cli import evaluate_e2e_or_sweep
-        return evaluate_e2e_or_sweep(model, data, entities, sweep, cutoffs, output, negative_ratio, seed)
-    scores = evaluate_gold_entities(model, data, negative_ratio=negative_ratio, seed=seed)
+    try:
+        if sweep or entities != "gold":
+            from ..evaluate_cli import evaluate_e2e_or_sweep
+            return evaluate_e2e_or_sweep(model, data, entities, sweep, cutoffs, output, negative_ratio, seed)
+        scores = evaluate_gold_entities(model, data, negative_ratio=negative_ratio, seed=seed)
+    except ValueError as e:  # data or model missing, empty or unreadable: one line naming the file
+        typer.secho(f"Error: {e}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(code=1)
     typer.echo(format_scores(scores))
     if output:
         write_scores(scores, output)
@@ -62,11 +79,12 @@ def cv_cmd(
     paper: str = typer.Option("", help="Print the paper's figures beside ours: 'ace05-en' or 'ace05-zh'."),
     gpu_id: int = typer.Option(-1, help="GPU id, -1 for CPU."),
     set_: List[str] = typer.Option([], "--set", help="Config override KEY=VALUE, e.g. training.max_epochs=10 (repeatable)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
 ):
     """K-fold cross-validation of the paper's variants: mean and std of P/R/F1 and per label."""
-    run_cv(config, pool, resolve(variants.split(",")), output, lang=lang, folds=folds, seed=seed,
-           max_folds=max_folds, overrides=_overrides(set_), dev_fraction=dev_fraction, gpu_id=gpu_id,
-           corpus=corpus, paper=paper)
+    _run(lambda: run_cv(config, pool, resolve(variants.split(",")), output, lang=lang, folds=folds, seed=seed,
+                        max_folds=max_folds, overrides=_overrides(set_), dev_fraction=dev_fraction,
+                        gpu_id=gpu_id, corpus=corpus, paper=paper, overwrite=overwrite))
     typer.echo((output / "results.md").read_text(encoding="utf-8"))
 
 
@@ -83,12 +101,14 @@ def imbalance_cmd(
     corpus: str = typer.Option("", help="Corpus name for the report and plot."),
     gpu_id: int = typer.Option(-1, help="GPU id, -1 for CPU."),
     set_: List[str] = typer.Option([], "--set", help="Config override KEY=VALUE (repeatable)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
 ):
     """F1 against the negative:positive ratio (the paper's Figure 3): negatives are sampled with a fixed
     seed in training, dev and test parts alike; writes results.md, results.json and imbalance.png."""
     parsed = [None if r.strip() == "full" else float(r) for r in ratios.split(",")]
-    run_cv(config, pool, resolve(variants.split(",")), output, lang=lang, folds=folds, seed=seed,
-           max_folds=max_folds, overrides=_overrides(set_), ratios=parsed, gpu_id=gpu_id, corpus=corpus)
+    _run(lambda: run_cv(config, pool, resolve(variants.split(",")), output, lang=lang, folds=folds, seed=seed,
+                        max_folds=max_folds, overrides=_overrides(set_), ratios=parsed, gpu_id=gpu_id,
+                        corpus=corpus, overwrite=overwrite))
     typer.echo((output / "results.md").read_text(encoding="utf-8"))
 
 

@@ -8,6 +8,11 @@ from spacy.tokens import Doc, DocBin
 from ..converters.docs import DOC_ID_KEY
 from ..converters.splits import kfold
 from ..readers import docs_from_docbin
+from .provenance import fold_inputs, reuse_or_clear, write_manifest
+
+
+class PoolError(ValueError):
+    """A pool file is missing or holds no documents."""
 
 
 def read_pool(paths: Sequence[Path], lang: str) -> List[Doc]:
@@ -16,13 +21,16 @@ def read_pool(paths: Sequence[Path], lang: str) -> List[Doc]:
     for p in paths:
         p = Path(p)
         if not p.exists():
-            raise ValueError(f"Pool file {p} does not exist")
-        part = docs_from_docbin(p, vocab)
+            raise PoolError(f"Pool file {p} does not exist")
+        try:
+            part = docs_from_docbin(p, vocab)
+        except ValueError as e:
+            raise PoolError(str(e)) from e
         for i, d in enumerate(part):
             d.user_data.setdefault(DOC_ID_KEY, f"{p.stem}:{i}")
         docs.extend(part)
     if not docs:
-        raise ValueError(f"The pool {list(map(str, paths))} holds no documents")
+        raise PoolError(f"The pool {list(map(str, paths))} holds no documents")
     return docs
 
 
@@ -34,16 +42,27 @@ def write_docs(docs: Sequence[Doc], path: Path) -> None:
     db.to_disk(path)
 
 
-def make_folds(paths: Sequence[Path], lang: str, k: int, seed: int, out_dir: Path) -> List[Path]:
-    """``fold0.spacy`` ... under ``out_dir``: all Docs of a document go to one fold (skipped if present)."""
+def make_folds(paths: Sequence[Path], lang: str, k: int, seed: int, out_dir: Path,
+               overwrite: bool = False) -> List[Path]:
+    """``fold0.spacy`` ... under ``out_dir``: all Docs of a document go to one fold.
+
+    Reused when ``out_dir/manifest.json`` records the same inputs (pool
+    checksums, ``lang``, ``k``, ``seed``, package version); other folds there
+    are an error, or are rebuilt with ``overwrite`` (see :mod:`.provenance`).
+    """
     files = [out_dir / f"fold{i}.spacy" for i in range(k)]
-    if all(f.exists() for f in files):
+    for p in paths:
+        if not Path(p).is_file():
+            raise PoolError(f"Pool file {p} does not exist")
+    inputs = fold_inputs(paths, lang, k, seed)
+    if reuse_or_clear(out_dir, inputs, "folds", overwrite, files):
         return files
     docs = read_pool(paths, lang)
     folds = kfold([d.user_data[DOC_ID_KEY] for d in docs], k, seed)
     where: Dict[str, int] = {doc_id: i for i, ids in enumerate(folds) for doc_id in ids}
     for i, f in enumerate(files):
         write_docs([d for d in docs if where[d.user_data[DOC_ID_KEY]] == i], f)
+    write_manifest(out_dir, inputs, pool=[str(p) for p in paths])
     return files
 
 

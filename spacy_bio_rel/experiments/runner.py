@@ -1,10 +1,12 @@
 """Cross-validation of named variants, and the imbalance curve.
 
 Layout of an output folder (every step is skipped when its ``scores.json``
-exists, so an interrupted run resumes where it stopped)::
+exists and its ``manifest.json`` records the same inputs, so an interrupted
+run resumes where it stopped; results of other inputs stop the experiment
+unless ``--overwrite``, see :mod:`.provenance`)::
 
-    OUT/folds/fold{i}.spacy                    document-level folds of the pool
-    OUT/runs/<variant>[/ratio-R]/fold{i}/       data/, model/, scores.json
+    OUT/folds/fold{i}.spacy, manifest.json     document-level folds of the pool
+    OUT/runs/<variant>[/ratio-R]/fold{i}/       data/, model/, scores.json, manifest.json
     OUT/results.json, OUT/results.md            every figure, exact configs
     OUT/imbalance.png                           (imbalance runs)
 """
@@ -21,6 +23,7 @@ import spacy
 from ..evaluate import evaluate_gold_entities
 from ..readers import docs_from_docbin
 from .folds import make_folds, split_dev, write_docs
+from .provenance import read_inputs, reuse_or_clear, run_inputs, write_manifest
 from .variants import PAPER, TITLES, VARIANTS
 
 
@@ -76,24 +79,36 @@ def _read_docs(paths: Sequence[Path], vocab):
 def run_cv(config: Path, pool: Sequence[Path], variants: List[str], output: Path, *, lang: str, folds: int = 5,
            seed: int = 0, max_folds: Optional[int] = None, overrides: Optional[Dict[str, Any]] = None,
            ratios: Sequence[Optional[float]] = (None,), dev_fraction: float = 0.1, gpu_id: int = -1,
-           corpus: str = "", paper: str = "") -> Dict:
-    """Train and evaluate every (variant, ratio, fold); write and return the summary."""
+           corpus: str = "", paper: str = "", overwrite: bool = False) -> Dict:
+    """Train and evaluate every (variant, ratio, fold); write and return the summary.
+
+    Folds and runs whose manifest records the same inputs are reused; any
+    other existing ones stop the experiment before anything is trained, unless
+    ``overwrite`` (then they are rebuilt). See :mod:`.provenance`.
+    """
     output.mkdir(parents=True, exist_ok=True)
-    fold_files = make_folds(pool, lang, folds, seed, output / "folds")
+    fold_files = make_folds(pool, lang, folds, seed, output / "folds", overwrite)
+    folds_inputs = read_inputs(output / "folds")
     use = list(range(folds if max_folds is None else min(folds, max_folds)))
     vocab = spacy.blank(lang).vocab
-    steps = [(v, r, i) for v in variants for r in ratios for i in use]
+    steps = []
+    for v in variants:
+        over = dict(overrides or {})
+        over.update(VARIANTS[v])
+        for r in ratios:
+            for i in use:
+                run_dir = output / "runs" / v / ("" if r is None else f"ratio-{r:g}") / f"fold{i}"
+                inputs = run_inputs(folds_inputs, i, v, r, seed, dev_fraction, config, over)
+                done = reuse_or_clear(run_dir, inputs, "a run", overwrite, [run_dir / "scores.json"])
+                steps.append((v, r, i, run_dir, over, inputs, done))
     progress = Progress(len(steps))
     results: Dict[str, Any] = {}
-    for v, r, i in steps:
-        run_dir = output / "runs" / v / ("" if r is None else f"ratio-{r:g}") / f"fold{i}"
+    for v, r, i, run_dir, over, inputs, done in steps:
         progress.start(f"variant {v}, ratio {'full' if r is None else r}, fold {i + 1}/{folds}")
-        done = (run_dir / "scores.json").exists()
         if done:
             scores = json.loads((run_dir / "scores.json").read_text(encoding="utf-8"))
         else:
-            over = dict(overrides or {})
-            over.update(VARIANTS[v])
+            write_manifest(run_dir, inputs, config=str(config), pool=[str(p) for p in pool])
             train_docs = _read_docs([f for j, f in enumerate(fold_files) if j != i], vocab)
             scores = train_and_evaluate(config, train_docs, fold_files[i], run_dir, over, seed, dev_fraction, r, gpu_id)
         progress.finish(trained=not done)

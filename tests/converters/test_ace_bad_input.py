@@ -100,3 +100,28 @@ def test_all_documents_bad_is_an_error(tmp_path):
     (folder / "X.sgm").write_text("<DOC>text</DOC>", encoding="utf-8")
     with pytest.raises(NoDocumentsError, match="could be read"):
         run(tmp_path / "r", tmp_path)
+
+
+def test_offset_not_a_number_skips_the_document(root, tmp_path):
+    # issue 13 point 5: END="abc" names file and mention; the other document still converts
+    add_copy(root[1], "BAD_END", apf_edit=lambda s: re.sub(r'(<head><charseq START="\d+" END=")\d+', r"\g<1>abc", s, count=1))
+    report = run(root[0], tmp_path)
+    assert report.drops["malformed_document"] == 1
+    ex = report.examples["malformed_document"][0]
+    assert "BAD_END.apf.xml" in ex and "END='abc'" in ex and "BAD_END-E1-1" in ex
+    assert report.documents == 1 and sum(report.relations.values()) == 3
+
+
+def test_exclude_relation_types(root, tmp_path):
+    report = ConversionReport()
+    convert_ace(root[0], OutputSettings(tmp_path / "out"), AceSettings(exclude=("PHYS",)), DocSettings(), report)
+    assert report.drops["phys_excluded"] == 1 and "PHYS" not in report.relations
+
+
+def test_unknown_declared_xml_encoding(root, tmp_path):
+    # found by the fuzz test: ElementTree raises LookupError, not ParseError
+    add_copy(root[1], "BAD_ENC", apf_edit=lambda s: s.replace('encoding="UTF-8"?>', 'encoding="UTF-1"?>', 1))
+    assert 'encoding="UTF-1"' in (root[1] / "BAD_ENC.apf.xml").read_text(encoding="utf-8")
+    report = run(root[0], tmp_path)
+    assert report.drops["malformed_xml"] == 1 and "BAD_ENC.apf.xml" in report.examples["malformed_xml"][0]
+    assert report.documents == 1

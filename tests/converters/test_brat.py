@@ -37,3 +37,15 @@ def test_everything_left_out_is_counted(fixtures, nlp_zh):
     assert report.notes["skipped_annotator_note_line"] == 1
     assert report.notes["entity_text_continued_on_next_line"] == 1
     assert "1.ann" in report.examples["discontinuous_entity"][0]
+
+
+def test_duplicate_entity_id_is_left_out(tmp_path, nlp_zh):
+    # found by the fuzz test: a second T1 made R1 point at a span that was not kept
+    (tmp_path / "1.txt").write_text("张三在北京工作。", encoding="utf-8")
+    (tmp_path / "1.ann").write_text("T1\tPerson-Name 0 2\t张三\nT2\tLocation-Name 3 5\t北京\n"
+                                    "T1\tPerson-Name 0 1\t张\nR1\tLocated Arg1:T1 Arg2:T2\n", encoding="utf-8")
+    report = ConversionReport()
+    docs = [d for src in read_brat(tmp_path, BratSettings(), report)
+            for d in build_docs(src, nlp_zh, DocSettings(lang="zh"), report)]
+    assert report.drops["duplicate_mention_id"] == 1 and "1.ann mention T1" in report.examples["duplicate_mention_id"][0]
+    assert [(r.head.text, r.label, r.tail.text) for d in docs for r in get_relations(d)] == [("张三", "Located", "北京")]

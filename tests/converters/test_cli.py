@@ -42,3 +42,23 @@ def test_no_documents_exit_code(tmp_path):
     assert "No documents" in res.output
     res = runner.invoke(app, ["convert", "brat", str(tmp_path), str(tmp_path / "out")])
     assert res.exit_code == 1
+
+
+def test_exclude_and_encoding_on_every_converter():
+    for cmd in ("ace", "brat", "conll04", "prodigy"):
+        res = runner.invoke(app, ["convert", cmd, "--help"])
+        assert "--exclude" in res.output and "--encoding" in res.output, cmd
+
+
+def test_exclude_conll04_and_prodigy(fixtures, tmp_path):
+    res = runner.invoke(app, ["convert", "conll04", str(fixtures / "conll04/small.json"), str(tmp_path),
+                              "--exclude", "Kill", "--exclude", "Live_In"])
+    assert res.exit_code == 0, res.output
+    data = json.loads((tmp_path / "small.report.json").read_text())
+    assert data["dropped"]["kill_excluded"] == 1 and data["dropped"]["live_in_excluded"] == 2
+    assert "Kill" not in data["relations"] and "Live_In" not in data["relations"]
+    res = runner.invoke(app, ["convert", "prodigy", str(fixtures / "prodigy/rel.jsonl"), str(tmp_path),
+                              "--exclude", "VISITED"])
+    assert res.exit_code == 0, res.output
+    data = json.loads((tmp_path / "rel.report.json").read_text())
+    assert data["dropped"]["visited_excluded"] == 1 and data["relations"] == {"total": 1, "WORKS_FOR": 1}

@@ -1,0 +1,40 @@
+"""``evaluate`` on missing, empty or unreadable data: one line naming the file, exit code 1 (issue 13, point 5)."""
+import pytest
+import spacy
+from spacy.tokens import DocBin
+from spacy.training import Example
+from typer.testing import CliRunner
+
+from spacy_bio_rel.cli import app
+from conftest import planted_docs
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("relation_extractor", config={"model": {"min_freq": 1}})
+    examples = []
+    for ref in planted_docs(nlp, 8):
+        pred = ref.copy()
+        pred.user_data.clear()
+        examples.append(Example(pred, ref))
+    nlp.initialize(lambda: examples)
+    path = tmp_path_factory.mktemp("model") / "pipe"
+    nlp.to_disk(path)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["missing", "zero_bytes", "no_docs", "garbage"])
+def test_evaluate_bad_data_is_one_line(model, tmp_path, kind):
+    data = tmp_path / "dev.spacy"
+    if kind == "zero_bytes":
+        data.write_bytes(b"")
+    elif kind == "no_docs":
+        DocBin().to_disk(data)
+    elif kind == "garbage":
+        data.write_bytes(b"not a docbin")
+    res = CliRunner().invoke(app, ["evaluate", str(model), str(data)])
+    assert res.exit_code == 1
+    assert isinstance(res.exception, SystemExit)  # no other exception, no traceback
+    lines = [line for line in res.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error:") and "dev.spacy" in lines[0]
