@@ -1,8 +1,10 @@
 """Evaluation with predicted entities, and the threshold sweep, for ``spacy-bio-rel evaluate``.
 
 ``--entities gold`` (the default) is the protocol's gold-entity setting of
-:mod:`.evaluate`; ``--entities predicted`` runs the whole pipeline on the raw
-text of the reference Docs and reports entity P/R/F1 and the strict
+:mod:`.evaluate`; ``--entities predicted`` runs the whole pipeline on the
+reference Docs' tokens and sentences without their entities and relations
+(``spacy-bio-rel.EndToEndCorpus.v1``, gold tokenisation as in the CoNLL04
+literature) and reports entity P/R/F1 and the strict
 end-to-end relation scores of :mod:`.e2e_scorer`. ``--sweep`` prints P/R/F1
 over cut-offs on ``Relation.score`` (:mod:`.sweep`) in either setting.
 """
@@ -15,7 +17,7 @@ from spacy.training import Example
 
 from .e2e_scorer import format_e2e, score_e2e
 from .pipeline_info import relation_component, require_entity_setter
-from .readers import create_gold_ents_corpus, read_docbin_docs
+from .readers import create_end_to_end_corpus, create_gold_ents_corpus
 from .sweep import SweepRow, best_cutoff, best_row, collect_scored, default_cutoffs, format_sweep, sweep
 
 ENTITY_SETTINGS = ("gold", "predicted")
@@ -26,11 +28,11 @@ def _load(nlp: Union[Language, str, Path]) -> Language:
 
 
 def reference_examples(nlp: Language, data_path: Union[str, Path]) -> List[Example]:
-    """Examples whose predicted Doc is the bare tokenised text of the reference (no entities)."""
-    refs = read_docbin_docs(Path(data_path), nlp)
-    if not refs:
+    """Examples whose predicted Doc has the reference's tokens and sentences, no entities, no relations."""
+    examples = list(create_end_to_end_corpus(Path(data_path))(nlp))
+    if not examples:
         raise ValueError(f"No documents found in {data_path}")
-    return [Example(nlp.make_doc(ref.text), ref) for ref in refs]
+    return examples
 
 
 def gold_entity_examples(nlp: Language, data_path: Union[str, Path], component: str,
@@ -51,7 +53,7 @@ def evaluate_predicted_entities(nlp: Union[Language, str, Path], data_path: Unio
     component = relation_component(nlp)
     require_entity_setter(nlp)
     examples = reference_examples(nlp, data_path)
-    docs = nlp.pipe((eg.reference.text for eg in examples), batch_size=batch_size)
+    docs = nlp.pipe((eg.predicted for eg in examples), batch_size=batch_size)
     examples = [Example(doc, eg.reference) for doc, eg in zip(docs, examples)]
     pipe = nlp.get_pipe(component)
     out = score_e2e(examples, directed=bool(pipe.cfg.get("directed", True)))

@@ -123,13 +123,14 @@ def collect_scored(
 
     ``predicted_entities = False``: the pipeline runs on the examples'
     predicted Docs (gold entities, as the gold-entity reader makes them);
-    ``True``: on the raw text of the reference Docs, entities and all.
+    ``True``: on the reference's tokens and sentences without entities
+    (``EndToEndCorpus``), the pipeline setting the entities.
     """
     pipe = nlp.get_pipe(component)
     directed = bool(pipe.cfg.get("directed", True))
     typed = predicted_entities
     if predicted_entities:
-        inputs = (eg.reference.text for eg in examples)
+        inputs = (eg.predicted for eg in examples)
     else:
         inputs = (eg.predicted for eg in examples)
     gold: List[Hashable] = []

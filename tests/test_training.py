@@ -62,3 +62,30 @@ def test_spacy_train_with_shipped_config(tmp_path, lang, config):
                           str(tmp_path / "dev.spacy"), "--spans-key", "rel"], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "SPAN F" in res.stdout
+
+
+TINY_TOK2VEC = ["--components.tok2vec.model.encode.width", "32", "--components.tok2vec.model.encode.depth", "1",
+                "--components.tok2vec.model.embed.rows", "[500,100,100,100]"]
+
+
+@pytest.mark.parametrize("lang,config", [("en", "en_e2e.cfg"), ("zh", "zh_e2e.cfg"), ("en", "en_tok2vec.cfg")])
+def test_spacy_train_with_a_shared_tok2vec(tmp_path, lang, config):
+    """ner (end-to-end configs) and relation_extractor share one tok2vec, trained in one run; the
+    end-to-end dev score has entity and strict relation figures."""
+    nlp = spacy.blank(lang)
+    docs = planted_docs(nlp, 24) if lang == "en" else chinese_docs(nlp)
+    _write(docs[:16], tmp_path / "train.spacy")
+    _write(docs[16:], tmp_path / "dev.spacy")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "spacy", "train", str(REPO / "configs" / config), "--output", str(out),
+           "--paths.train", str(tmp_path / "train.spacy"), "--paths.dev", str(tmp_path / "dev.spacy")]
+    res = subprocess.run(cmd + SMALL + TINY_TOK2VEC, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-3000:]
+    performance = json.loads((out / "model-best" / "meta.json").read_text())["performance"]
+    if "e2e" in config:
+        assert {"ents_f", "rel_e2e_micro_f", "rel_e2e_macro_f"} <= set(performance)
+        assert "LOSS NER" in res.stdout
+    loaded = spacy.load(out / "model-best")
+    assert loaded.pipe_names[0] == "tok2vec" and loaded.pipe_names[-1] == "relation_extractor"
+    listener = loaded.get_pipe("relation_extractor").model.get_ref("tok2vec")
+    assert listener.upstream_name == "tok2vec"
