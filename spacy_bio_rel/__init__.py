@@ -13,5 +13,5 @@ from . import component, scorer, e2e_scorer, batching, optimizers, readers, enco
 from .ml import architectures  # noqa: E402,F401
 from .render import render  # noqa: E402
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["Relation", "add_relation", "get_relations", "set_relations", "register_extension", "render"]
