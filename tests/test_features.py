@@ -92,3 +92,15 @@ def test_featurizer_crops_long_sentences(nlp_en):
     # empty input
     empty = Featurizer(UnitVocab(), TagVocab())([], [])
     assert empty.n_pairs == 0 and numpy.asarray(empty.words).shape[0] == 0
+
+
+def test_each_character_reads_the_vector_of_its_token(nlp_en):
+    from spacy_bio_rel.features import unit_token_index
+    doc = make_doc(nlp_en, ["Anna", "met", "Bo", "."], [(0, 1, "P"), (2, 3, "P")])
+    assert unit_token_index(doc, (0, 4), "char").tolist() == [0, 0, 0, 0, 1, 1, 1, 2, 2, 3]
+    assert unit_token_index(doc, (1, 3), "token").tolist() == [1, 2]
+    cands = list(iter_candidates(doc, True))
+    batch = Featurizer(UnitVocab(), TagVocab(["P"]), granularity="char", with_tokens=True)([doc, doc], [cands, cands])
+    # rows of the second Doc's tokens come after the first Doc's 4 tokens
+    assert batch.unit_tokens[0, :10].tolist() == [0, 0, 0, 0, 1, 1, 1, 2, 2, 3]
+    assert batch.unit_tokens[1, :10].tolist() == [4, 4, 4, 4, 5, 5, 5, 6, 6, 7]
