@@ -39,6 +39,18 @@ def instance_counts(nlp: Language, examples: List[Example], component: str = "re
             "ratio": f"1:{neg / pos:.1f}" if pos else "n/a", "directed": directed}
 
 
+def gold_entity_examples(nlp: Language, data_path: Union[str, Path], component: str = "relation_extractor",
+                         negative_ratio: Optional[float] = None, seed: int = 0) -> List[Example]:
+    """The DocBin(s) at ``data_path`` as Examples with gold entities on the predicted Docs."""
+    pipe = nlp.get_pipe(component)
+    reader = create_gold_ents_corpus(Path(data_path), negative_ratio=negative_ratio,
+                                     directed=pipe.cfg["directed"], seed=seed)
+    examples = list(reader(nlp))
+    if not examples:
+        raise ValueError(f"No documents found in {data_path}")
+    return examples
+
+
 def evaluate_gold_entities(
     nlp: Union[Language, str, Path],
     data_path: Union[str, Path],
@@ -51,11 +63,7 @@ def evaluate_gold_entities(
     if not isinstance(nlp, Language):
         nlp = spacy.load(nlp)
     pipe = nlp.get_pipe(component)
-    reader = create_gold_ents_corpus(Path(data_path), negative_ratio=negative_ratio,
-                                     directed=pipe.cfg["directed"], seed=seed)
-    examples = list(reader(nlp))
-    if not examples:
-        raise ValueError(f"No documents found in {data_path}")
+    examples = gold_entity_examples(nlp, data_path, component, negative_ratio, seed)
     scores = nlp.evaluate(examples)
     keep = ("rel_micro_p", "rel_micro_r", "rel_micro_f", "rel_n_gold", "rel_n_pred", "rel_n_correct", "rel_per_type")
     out = {k: scores[k] for k in keep}

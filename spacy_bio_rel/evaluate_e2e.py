@@ -17,7 +17,8 @@ from spacy.training import Example
 
 from .e2e_scorer import format_e2e, score_e2e
 from .pipeline_info import relation_component, require_entity_setter
-from .readers import create_end_to_end_corpus, create_gold_ents_corpus
+from .evaluate import gold_entity_examples
+from .readers import create_end_to_end_corpus
 from .sweep import SweepRow, best_cutoff, best_row, collect_scored, default_cutoffs, format_sweep, sweep
 
 ENTITY_SETTINGS = ("gold", "predicted")
@@ -30,17 +31,6 @@ def _load(nlp: Union[Language, str, Path]) -> Language:
 def reference_examples(nlp: Language, data_path: Union[str, Path]) -> List[Example]:
     """Examples whose predicted Doc has the reference's tokens and sentences, no entities, no relations."""
     examples = list(create_end_to_end_corpus(Path(data_path))(nlp))
-    if not examples:
-        raise ValueError(f"No documents found in {data_path}")
-    return examples
-
-
-def gold_entity_examples(nlp: Language, data_path: Union[str, Path], component: str,
-                         negative_ratio: Optional[float] = None, seed: int = 0) -> List[Example]:
-    pipe = nlp.get_pipe(component)
-    reader = create_gold_ents_corpus(Path(data_path), negative_ratio=negative_ratio,
-                                     directed=pipe.cfg["directed"], seed=seed)
-    examples = list(reader(nlp))
     if not examples:
         raise ValueError(f"No documents found in {data_path}")
     return examples

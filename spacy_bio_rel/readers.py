@@ -18,7 +18,7 @@ import contextlib
 import random
 import zlib
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional, Union
+from typing import Callable, Iterator, List, Optional, Tuple, Union
 
 from srsly.msgpack import msgpack_decoders
 
@@ -127,18 +127,23 @@ def create_gold_ents_corpus(
     def reader(nlp: Language) -> Iterator[Example]:
         docs = read_docbin_docs(path, nlp, limit)
         skips = sample_negatives(docs, negative_ratio, directed, seed) if negative_ratio is not None else None
-        order = list(range(len(docs)))
-        if shuffle:
-            random.shuffle(order)
-        for i in order:
-            ref = docs[i]
-            pred = ref.copy()
-            pred.user_data.pop(USER_DATA_KEY, None)
+        for i, pred, ref in _copies(docs, shuffle):
             if skips is not None:
                 pred.user_data[SKIP_PAIRS_KEY] = skips[i]
             yield Example(pred, ref)
 
     return reader
+
+
+def _copies(docs: List[Doc], shuffle: bool) -> Iterator[Tuple[int, Doc, Doc]]:
+    """``(index, predicted, reference)``: the predicted Doc a copy of the reference without relations."""
+    order = list(range(len(docs)))
+    if shuffle:
+        random.shuffle(order)
+    for i in order:
+        pred = docs[i].copy()
+        pred.user_data.pop(USER_DATA_KEY, None)
+        yield i, pred, docs[i]
 
 
 @registry.readers("spacy-bio-rel.EndToEndCorpus.v1")
@@ -148,14 +153,7 @@ def create_end_to_end_corpus(
     """Examples whose predicted Doc has gold tokens and sentences, no entities, no relations."""
 
     def reader(nlp: Language) -> Iterator[Example]:
-        docs = read_docbin_docs(path, nlp, limit)
-        order = list(range(len(docs)))
-        if shuffle:
-            random.shuffle(order)
-        for i in order:
-            ref = docs[i]
-            pred = ref.copy()
-            pred.user_data.pop(USER_DATA_KEY, None)
+        for _, pred, ref in _copies(read_docbin_docs(path, nlp, limit), shuffle):
             pred.ents = []
             yield Example(pred, ref)
 

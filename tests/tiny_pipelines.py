@@ -8,25 +8,15 @@ import functools
 from pathlib import Path
 
 import spacy
-from spacy.training import Example
 from spacy.util import fix_random_seed
 
 from conftest import planted_docs
-from test_component import SMALL_MODEL
+from test_component import SMALL_MODEL, gold_examples as _examples
 
 PEOPLE = ["Anna", "Bert", "Carl", "Dora", "Emil", "Fina", "Gus", "Hana"]
 ORGS = ["Acme", "Globex", "Initech", "Umbrella"]
 LOCS = ["Paris", "Oslo", "Lima", "Kyiv"]
 E2E_SCORER = {"@scorers": "spacy-bio-rel.e2e_scorer.v1"}
-
-
-def _examples(docs):
-    out = []
-    for ref in docs:
-        pred = ref.copy()
-        pred.user_data.clear()
-        out.append(Example(pred, ref))
-    return out
 
 
 def build_ruler_pipeline(epochs: int = 15, scorer=None, seed: int = 0):
