@@ -44,7 +44,7 @@ def evaluate_cmd(
     negative_ratio: Optional[float] = typer.Option(None, help="Sample negatives to this negative:positive ratio."),
     seed: int = typer.Option(0, help="Seed of the negative sampling."),
     entities: str = typer.Option("gold", "--entities", help="'gold': the protocol's gold-entity setting; "
-                                 "'predicted': run the whole pipeline on the raw text (strict end-to-end scores)."),
+                                 "'predicted': run the whole pipeline (ner included) on the Docs' tokens and sentences without their entities (strict end-to-end scores)."),
     sweep: bool = typer.Option(False, "--sweep", help="Print P/R/F1 over cut-offs on Relation.score, and the best."),
     cutoffs: Optional[str] = typer.Option(None, "--cutoffs", help="Sweep cut-offs: '0,0.5,0.9' or start:stop:step."),
 ):
