@@ -185,3 +185,18 @@ def test_minilm_config_trains_when_the_package_is_installed(tmp_path):
     losses = _train(nlp, examples, steps=2, optimizer=Adam(1e-4))
     assert losses["relation_extractor"] > 0
     assert _changed(before, nlp.get_pipe("transformer").model) > 0
+
+
+def test_zh_trf_config_trains_with_a_local_transformer_folder(tmp_path):
+    from pathlib import Path
+    from spacy.util import load_config
+    config = load_config(Path(__file__).parents[1] / "configs" / "zh_trf.cfg")
+    probe = spacy.blank("zh", config={"nlp": {"tokenizer": config["nlp"]["tokenizer"]}})
+    docs = chinese_docs(probe)
+    config["paths"]["transformer"] = tiny_bert(tmp_path / "bert", [d.text for d in docs])
+    config["components"]["relation_extractor"]["model"]["tok2vec_width"] = 32
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True)
+    examples = gold_examples(chinese_docs(nlp))
+    nlp.initialize(lambda: examples)
+    losses = _train(nlp, examples, steps=2, optimizer=Adam(1e-3))
+    assert losses["relation_extractor"] > 0 and losses["transformer"] >= 0

@@ -102,3 +102,10 @@ def test_damaged_model_files_name_the_file(tmp_path):
     (tmp_path / "q" / "relation_extractor" / "cfg").write_text("")
     with pytest.raises(ValueError, match=r"relation_extractor/cfg"):
         spacy.load(tmp_path / "q")
+
+
+def test_experiment_commands_do_not_import_the_cli_module():
+    import subprocess
+    import sys
+    code = "import sys, spacy_bio_rel.experiments.cli; assert 'spacy_bio_rel.cli' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
