@@ -26,15 +26,16 @@ def configure_batch_by_pairs(
 ) -> Callable[[Iterable[Example]], Iterator[List[Example]]]:
     """Group examples into batches of about ``size`` candidate pairs.
 
-    Counts are taken before the type filter, so filtered batches are somewhat
-    smaller. Docs are never split: a Doc with more pairs than ``size`` forms a
-    batch of its own (the component then works through it in chunks of
-    ``max_pairs_per_step``). Pairs of one sentence always stay together, so the
-    shared per-sentence convolution pays off.
+    Counts are taken on the REFERENCE Docs' entities, the ones training reads
+    (teacher forcing; the predicted Docs of an end-to-end corpus have none),
+    before the type filter, so filtered batches are somewhat smaller. Docs are
+    never split: a Doc with more pairs than ``size`` forms a batch of its own.
+    Pairs of one sentence always stay together, so the shared per-sentence
+    convolution pays off.
     """
 
     def batcher(examples: Iterable[Example]) -> Iterator[List[Example]]:
-        get_length = lambda eg: count_pairs(eg.predicted, directed)  # noqa: E731
+        get_length = lambda eg: count_pairs(eg.reference, directed)  # noqa: E731
         yield from minibatch_by_words(
             examples, size=size, tolerance=tolerance, discard_oversize=False, get_length=get_length
         )
