@@ -30,7 +30,7 @@ def predict_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     engine: str = typer.Option("local", "--engine", help="'local' (this process, --n-process) or 'ray' (Ray Data "
                                "workers; INPUT may be a folder of .txt/.jsonl/.parquet shards, OUTPUT is a folder "
-                               "of shards; needs pip install \"spacy-bio-rel[ray]\")."),
+                               "of shards; needs pip install \"spacy-bio-rel\\[ray]\")."),
     address: Optional[str] = typer.Option(None, "--address", help="--engine ray: join this Ray cluster "
                                           "(HOST:PORT, ray://HOST:10001 or auto); default: start a local instance."),
     workers: int = typer.Option(1, "--workers", help="--engine ray: pipeline copies (Ray actors)."),
