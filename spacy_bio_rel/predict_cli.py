@@ -39,13 +39,17 @@ def predict_cmd(
     gpus_per_worker: float = typer.Option(0.0, "--gpus-per-worker", help="--engine ray: GPUs per worker "
                                           "(e.g. 1, or 0.5 to share one GPU between two workers)."),
     shard_size: int = typer.Option(100_000, "--shard-size", help="--engine ray: records per output shard."),
+    chunk_size: int = typer.Option(1000, "--chunk-size", help="--engine ray: documents per Ray task (the unit "
+                                   "a worker takes, and that is run again if the worker dies)."),
 ):
     """Predict entities and relations for every document of INPUT and write them to OUTPUT."""
     if engine != "local":
         return _predict_ray(model, input_path, output_path, fmt, batch_size, n_process, gpu_id, html, overwrite,
-                            quiet, engine, address, workers, cpus_per_worker, gpus_per_worker, shard_size)
-    if address is not None or workers != 1 or gpus_per_worker or cpus_per_worker != 1.0 or shard_size != 100_000:
-        _fail("--address, --workers, --cpus-per-worker, --gpus-per-worker and --shard-size go with --engine ray")
+                            quiet, engine, address, workers, cpus_per_worker, gpus_per_worker, shard_size, chunk_size)
+    if (address is not None or workers != 1 or gpus_per_worker or cpus_per_worker != 1.0 or shard_size != 100_000
+            or chunk_size != 1000):
+        _fail("--address, --workers, --cpus-per-worker, --gpus-per-worker, --shard-size and --chunk-size go with "
+              "--engine ray")
     try:
         fmt = output_format(output_path, fmt)
         check_output(output_path, overwrite)  # fail before the model loads
@@ -76,7 +80,7 @@ def predict_cmd(
 
 
 def _predict_ray(model, input_path, output_path, fmt, batch_size, n_process, gpu_id, html, overwrite, quiet,
-                 engine, address, workers, cpus_per_worker, gpus_per_worker, shard_size) -> None:
+                 engine, address, workers, cpus_per_worker, gpus_per_worker, shard_size, chunk_size) -> None:
     """``--engine ray``: check everything here (one line, exit 1), then run :func:`predict_ray`."""
     from .distributed import RayMissingError, check_engine
 
@@ -92,13 +96,16 @@ def _predict_ray(model, input_path, output_path, fmt, batch_size, n_process, gpu
                              "--gpu-id); --html is for --engine local")
         fmt = ray_output_format(output_path, fmt)
         check_output_folder(output_path, overwrite)
-        ray_input = scan_inputs(input_path)
+        if chunk_size < 1:
+            raise ValueError("--chunk-size must be at least 1")
+        ray_input = scan_inputs(input_path, chunk_size)
     except (InputError, OutputExistsError, ValueError) as e:
         _fail(str(e))
     try:
         report = predict_ray(model, input_path, output_path, fmt=fmt, batch_size=batch_size, workers=workers,
                              cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker, address=address,
-                             shard_size=shard_size, overwrite=overwrite, progress=not quiet, ray_input=ray_input)
+                             shard_size=shard_size, chunk_docs=chunk_size, overwrite=overwrite, progress=not quiet,
+                             ray_input=ray_input)
     except (InputError, OutputExistsError, PipelineError, ValueError) as e:
         _fail(str(e))
     except OSError as e:

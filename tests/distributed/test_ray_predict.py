@@ -107,3 +107,17 @@ def test_bad_line_is_named_before_any_work(ray_local, model, tmp_path):
     assert not (tmp_path / "out").exists()
     r = CliRunner().invoke(app, ["predict", str(model), str(src / "a.jsonl"), str(tmp_path / "o"), "--workers", "2"])
     assert r.exit_code == 1 and "go with --engine ray" in r.output
+
+
+def test_command_line(ray_local, model, tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(texts(5)) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["predict", str(model), str(src), str(out), "--engine", "ray", "--workers", "1", "--chunk-size", "2", "-q"]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert "wrote 5 documents" in r.output and [x[ID_KEY] for x in read_folder(out)] == [f"in.txt:{i}" for i in range(1, 6)]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 1 and "exists" in r.output  # refused without --overwrite, as the local command
+    r = CliRunner().invoke(app, args + ["--overwrite", "--format", "spacy"])
+    assert r.exit_code == 1 and "--engine ray writes jsonl, prodigy, parquet" in r.output
