@@ -365,6 +365,10 @@ def predict_ray(
     ray_input = ray_input or scan_inputs(input_path, chunk_docs)
     _check_pipeline(str(model), ray_input)
     report = PredictReport(skipped=ray_input.skipped_message(), output=str(output_path))
+    if not ray_input.chunks:  # no documents: an empty output folder, no Ray needed
+        with atomic_folder(output_path):
+            pass
+        return report
     with ray_session(address) as ray:
         ctx = ray.data.DataContext.get_current()
         ctx.execution_options.preserve_order = True  # records leave in input order, whatever finishes first

@@ -121,3 +121,11 @@ def test_command_line(ray_local, model, tmp_path):
     assert r.exit_code == 1 and "exists" in r.output  # refused without --overwrite, as the local command
     r = CliRunner().invoke(app, args + ["--overwrite", "--format", "spacy"])
     assert r.exit_code == 1 and "--engine ray writes jsonl, prodigy, parquet" in r.output
+
+
+def test_empty_input_gives_an_empty_folder(model, tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text("\n  \n", encoding="utf-8")
+    report = predict_ray(model, src, tmp_path / "out", progress=False)
+    assert report.n_docs == 0 and list((tmp_path / "out").iterdir()) == []
+    assert "skipped 2 empty line(s)" in report.skipped
