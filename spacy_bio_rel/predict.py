@@ -60,6 +60,9 @@ class InputSummary:
     n_docs: int = 0
     n_empty: int = 0
     empty_lines: List[int] = field(default_factory=list)  # the first few only: memory stays flat
+    # with ``scan_input(chunk_docs=K)``: where each run of K documents starts, for readers that split the
+    # file (the Ray engine): (byte offset, line number, documents in the chunk)
+    chunks: List[Tuple[int, int, int]] = field(default_factory=list)
 
     @property
     def raw_text(self) -> bool:
@@ -81,10 +84,12 @@ def input_kind(path: Path) -> str:
     return suffix[1:]
 
 
-def _lines(path: Path) -> Iterator[Tuple[int, str]]:
-    """``(line number, text without the line break)``, decoding each line as UTF-8 strictly."""
+def _lines(path: Path, offset: int = 0, first: int = 1) -> Iterator[Tuple[int, str, int]]:
+    """``(line number, text without the line break, byte offset of the line)``, decoding each line as
+    UTF-8 strictly; from byte ``offset``, which starts line number ``first``."""
     with open(path, "rb") as f:
-        for no, raw in enumerate(f, 1):
+        f.seek(offset)
+        for no, raw in enumerate(f, first):
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as e:
@@ -92,7 +97,8 @@ def _lines(path: Path) -> Iterator[Tuple[int, str]]:
                                  "convert the file to UTF-8") from None
             if no == 1:
                 line = line.lstrip("\ufeff")
-            yield no, line.rstrip("\r\n")
+            yield no, line.rstrip("\r\n"), offset
+            offset += len(raw)
 
 
 def _jsonl_item(path: Path, no: int, line: str) -> Dict[str, Any]:
@@ -109,9 +115,10 @@ def _jsonl_item(path: Path, no: int, line: str) -> Dict[str, Any]:
     return item
 
 
-def scan_input(path: Union[str, Path]) -> InputSummary:
+def scan_input(path: Union[str, Path], chunk_docs: int = 0) -> InputSummary:
     """Check the whole input (one pass, constant memory): count documents, note empty lines, raise
-    :class:`InputError` on the first bad line."""
+    :class:`InputError` on the first bad line. With ``chunk_docs`` > 0 (text input), also note where
+    each run of that many documents starts (``summary.chunks``)."""
     path = Path(path)
     kind = input_kind(path)
     if not path.is_file():
@@ -123,7 +130,7 @@ def scan_input(path: Union[str, Path]) -> InputSummary:
         except Exception as e:  # noqa: BLE001  (any unreadable DocBin)
             raise InputError(f"{path}: not a readable DocBin ({type(e).__name__}: {e})") from None
         return summary
-    for no, line in _lines(path):
+    for no, line, offset in _lines(path):
         if not line.strip():
             summary.n_empty += 1
             if len(summary.empty_lines) < 5:
@@ -131,20 +138,39 @@ def scan_input(path: Union[str, Path]) -> InputSummary:
         else:
             if kind == "jsonl":
                 _jsonl_item(path, no, line)
+            if chunk_docs > 0 and summary.n_docs % chunk_docs == 0:
+                summary.chunks.append((offset, no, 0))
             summary.n_docs += 1
+    if summary.chunks:  # documents in each chunk
+        last = summary.n_docs - chunk_docs * (len(summary.chunks) - 1)
+        summary.chunks = [(o, no, chunk_docs) for o, no, _ in summary.chunks[:-1]] + [summary.chunks[-1][:2] + (last,)]
     return summary
 
 
-def iter_texts(path: Path, kind: str) -> Iterator[Tuple[str, Dict[str, Any]]]:
-    """``(text, other keys)`` per non-empty line of a ``.txt`` or ``.jsonl`` file."""
-    for no, line in _lines(path):
+def iter_lines(path: Path, kind: str, offset: int = 0, first: int = 1,
+               n_docs: Optional[int] = None) -> Iterator[Tuple[int, str, Dict[str, Any]]]:
+    """``(line number, text, other keys)`` per non-empty line of a ``.txt`` or ``.jsonl`` file, from byte
+    ``offset`` (line ``first``), at most ``n_docs`` of them."""
+    if n_docs == 0:
+        return
+    done = 0
+    for no, line, _ in _lines(path, offset, first):
         if not line.strip():
             continue
         if kind == "jsonl":
             item = _jsonl_item(path, no, line)
-            yield item.pop("text"), item
+            yield no, item.pop("text"), item
         else:
-            yield line, {}
+            yield no, line, {}
+        done += 1
+        if n_docs is not None and done >= n_docs:
+            return
+
+
+def iter_texts(path: Path, kind: str) -> Iterator[Tuple[str, Dict[str, Any]]]:
+    """``(text, other keys)`` per non-empty line of a ``.txt`` or ``.jsonl`` file."""
+    for _, text, extra in iter_lines(path, kind):
+        yield text, extra
 
 
 def iter_docbin(path: Path, nlp: Language) -> Iterator[Doc]:

@@ -28,8 +28,28 @@ def predict_cmd(
     html_limit: int = typer.Option(100, "--html-limit", help="Documents drawn in the --html file."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUTPUT (and the --html file) if they exist."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    engine: str = typer.Option("local", "--engine", help="'local' (this process, --n-process) or 'ray' (Ray Data "
+                               "workers; INPUT may be a folder of .txt/.jsonl/.parquet shards, OUTPUT is a folder "
+                               "of shards; needs pip install \"spacy-bio-rel\\[ray]\")."),
+    address: Optional[str] = typer.Option(None, "--address", help="--engine ray: join this Ray cluster "
+                                          "(HOST:PORT, ray://HOST:10001 or auto); default: start a local instance."),
+    workers: int = typer.Option(1, "--workers", help="--engine ray: pipeline copies (Ray actors)."),
+    cpus_per_worker: float = typer.Option(1.0, "--cpus-per-worker", help="--engine ray: CPUs each worker asks "
+                                          "for; torch runs on that many threads."),
+    gpus_per_worker: float = typer.Option(0.0, "--gpus-per-worker", help="--engine ray: GPUs per worker "
+                                          "(e.g. 1, or 0.5 to share one GPU between two workers)."),
+    shard_size: int = typer.Option(100_000, "--shard-size", help="--engine ray: records per output shard."),
+    chunk_size: int = typer.Option(1000, "--chunk-size", help="--engine ray: documents per Ray task (the unit "
+                                   "a worker takes, and that is run again if the worker dies)."),
 ):
     """Predict entities and relations for every document of INPUT and write them to OUTPUT."""
+    if engine != "local":
+        return _predict_ray(model, input_path, output_path, fmt, batch_size, n_process, gpu_id, html, overwrite,
+                            quiet, engine, address, workers, cpus_per_worker, gpus_per_worker, shard_size, chunk_size)
+    if (address is not None or workers != 1 or gpus_per_worker or cpus_per_worker != 1.0 or shard_size != 100_000
+            or chunk_size != 1000):
+        _fail("--address, --workers, --cpus-per-worker, --gpus-per-worker, --shard-size and --chunk-size go with "
+              "--engine ray")
     try:
         fmt = output_format(output_path, fmt)
         check_output(output_path, overwrite)  # fail before the model loads
@@ -56,6 +76,40 @@ def predict_cmd(
                          overwrite=overwrite, html=html, html_limit=html_limit, progress=not quiet, summary=summary)
     except (InputError, OutputExistsError, PipelineError, ValueError) as e:
         _fail(str(e))
+    typer.echo(report.summary(), err=True)
+
+
+def _predict_ray(model, input_path, output_path, fmt, batch_size, n_process, gpu_id, html, overwrite, quiet,
+                 engine, address, workers, cpus_per_worker, gpus_per_worker, shard_size, chunk_size) -> None:
+    """``--engine ray``: check everything here (one line, exit 1), then run :func:`predict_ray`."""
+    from .distributed import RayMissingError, check_engine
+
+    try:
+        check_engine(engine)
+    except (RayMissingError, ValueError) as e:
+        _fail(str(e))
+    from .distributed.predict import check_output_folder, predict_ray, ray_output_format, scan_inputs
+
+    try:
+        if n_process != 1 or gpu_id >= 0 or html is not None:
+            raise ValueError("with --engine ray use --workers and --gpus-per-worker (not --n-process or "
+                             "--gpu-id); --html is for --engine local")
+        fmt = ray_output_format(output_path, fmt)
+        check_output_folder(output_path, overwrite)
+        if chunk_size < 1:
+            raise ValueError("--chunk-size must be at least 1")
+        ray_input = scan_inputs(input_path, chunk_size)
+    except (InputError, OutputExistsError, ValueError) as e:
+        _fail(str(e))
+    try:
+        report = predict_ray(model, input_path, output_path, fmt=fmt, batch_size=batch_size, workers=workers,
+                             cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker, address=address,
+                             shard_size=shard_size, chunk_docs=chunk_size, overwrite=overwrite, progress=not quiet,
+                             ray_input=ray_input)
+    except (InputError, OutputExistsError, PipelineError, ValueError) as e:
+        _fail(str(e))
+    except OSError as e:
+        _fail(f"cannot load the pipeline {model!r}: {e}")
     typer.echo(report.summary(), err=True)
 
 

@@ -14,12 +14,31 @@ from .runner import run_cv
 from .variants import resolve
 
 LANG_HELP = "Language of the pool's Docs: 'en' or 'zh'."
+ENGINE_HELP = ("'local': the runs one after another in this process; 'ray': each run a Ray task (needs "
+               "pip install \"spacy-bio-rel\\[ray]\"), on a local Ray instance or the cluster at --address.")
+ADDRESS_HELP = "--engine ray: join this Ray cluster (HOST:PORT, ray://HOST:10001 or auto); default: a local instance."
+CPUS_HELP = "--engine ray: CPUs each run asks for (torch uses that many threads)."
+GPUS_HELP = "--engine ray: GPUs each run asks for (e.g. 1, or 0.5 for two runs per GPU)."
 OVERWRITE_HELP = ("Rebuild folds and runs in --output that were made from other inputs (pool, folds, seed, config, "
                   "overrides, version); without it such an output folder is an error.")
 
 
-def _run(experiment) -> None:
-    """Run an experiment; stale outputs and missing pool files are one red line and exit code 1."""
+def _run(experiment, engine: str = "local", address: Optional[str] = None, cpus_per_run: float = 1,
+         gpus_per_run: float = 0, gpu_id: int = -1) -> None:
+    """Run an experiment; stale outputs, missing pool files and a missing Ray are one red line and exit code 1."""
+    from ..distributed import RayMissingError, check_engine
+
+    try:
+        check_engine(engine)
+        if engine == "local" and (address is not None or cpus_per_run != 1 or gpus_per_run):
+            raise ValueError("--address, --cpus-per-run and --gpus-per-run go with --engine ray")
+        if engine == "ray" and (cpus_per_run <= 0 or gpus_per_run < 0):
+            raise ValueError("--cpus-per-run must be positive and --gpus-per-run at least 0")
+        if engine == "ray" and gpu_id >= 0:
+            raise ValueError("with --engine ray, ask for GPUs with --gpus-per-run (Ray assigns the device), not --gpu-id")
+    except (RayMissingError, ValueError) as e:
+        typer.secho(f"Error: {e}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(code=1)
     try:
         experiment()
     except (StaleOutputError, PoolError) as e:
@@ -80,11 +99,17 @@ def cv_cmd(
     gpu_id: int = typer.Option(-1, help="GPU id, -1 for CPU."),
     set_: List[str] = typer.Option([], "--set", help="Config override KEY=VALUE, e.g. training.max_epochs=10 (repeatable)."),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
+    engine: str = typer.Option("local", "--engine", help=ENGINE_HELP),
+    address: Optional[str] = typer.Option(None, "--address", help=ADDRESS_HELP),
+    cpus_per_run: float = typer.Option(1.0, "--cpus-per-run", help=CPUS_HELP),
+    gpus_per_run: float = typer.Option(0.0, "--gpus-per-run", help=GPUS_HELP),
 ):
     """K-fold cross-validation of the paper's variants: mean and std of P/R/F1 and per label."""
+    ray_options = dict(engine=engine, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
     _run(lambda: run_cv(config, pool, resolve(variants.split(",")), output, lang=lang, folds=folds, seed=seed,
                         max_folds=max_folds, overrides=_overrides(set_), dev_fraction=dev_fraction,
-                        gpu_id=gpu_id, corpus=corpus, paper=paper, overwrite=overwrite))
+                        gpu_id=gpu_id, corpus=corpus, paper=paper, overwrite=overwrite, **ray_options),
+         engine, address, cpus_per_run, gpus_per_run, gpu_id)
     typer.echo((output / "results.md").read_text(encoding="utf-8"))
 
 
@@ -102,13 +127,19 @@ def imbalance_cmd(
     gpu_id: int = typer.Option(-1, help="GPU id, -1 for CPU."),
     set_: List[str] = typer.Option([], "--set", help="Config override KEY=VALUE (repeatable)."),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
+    engine: str = typer.Option("local", "--engine", help=ENGINE_HELP),
+    address: Optional[str] = typer.Option(None, "--address", help=ADDRESS_HELP),
+    cpus_per_run: float = typer.Option(1.0, "--cpus-per-run", help=CPUS_HELP),
+    gpus_per_run: float = typer.Option(0.0, "--gpus-per-run", help=GPUS_HELP),
 ):
     """F1 against the negative:positive ratio (the paper's Figure 3): negatives are sampled with a fixed
     seed in training, dev and test parts alike; writes results.md, results.json and imbalance.png."""
     parsed = [None if r.strip() == "full" else float(r) for r in ratios.split(",")]
+    ray_options = dict(engine=engine, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
     _run(lambda: run_cv(config, pool, resolve(variants.split(",")), output, lang=lang, folds=folds, seed=seed,
                         max_folds=max_folds, overrides=_overrides(set_), ratios=parsed, gpu_id=gpu_id,
-                        corpus=corpus, overwrite=overwrite))
+                        corpus=corpus, overwrite=overwrite, **ray_options),
+         engine, address, cpus_per_run, gpus_per_run, gpu_id)
     typer.echo((output / "results.md").read_text(encoding="utf-8"))
 
 

@@ -12,9 +12,11 @@ unless ``--overwrite``, see :mod:`.provenance`)::
 """
 import json
 import math
+import shutil
 import statistics
 import sys
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -76,22 +78,76 @@ def _read_docs(paths: Sequence[Path], vocab):
     return [d for p in paths for d in docs_from_docbin(p, vocab)]
 
 
+@dataclass
+class RunSpec:
+    """Everything one (variant, ratio, fold) training needs: plain data, so a Ray task can take it."""
+    config: Path
+    fold_files: List[Path]
+    fold: int
+    variant: str
+    ratio: Optional[float]
+    run_dir: Path
+    overrides: Dict[str, Any]
+    inputs: Dict[str, Any]  # what the run's manifest records (provenance.run_inputs)
+    pool: List[str]
+    lang: str
+    seed: int
+    dev_fraction: float
+    gpu_id: int = -1
+
+    def label(self, folds: int) -> str:
+        return f"variant {self.variant}, ratio {'full' if self.ratio is None else self.ratio}, fold {self.fold + 1}/{folds}"
+
+    def absolute(self) -> "RunSpec":
+        """The same run with absolute paths (for workers whose working directory is not ours)."""
+        return replace(self, config=Path(self.config).resolve(), run_dir=Path(self.run_dir).resolve(),
+                       fold_files=[Path(f).resolve() for f in self.fold_files])
+
+
+def execute_run(spec: RunSpec) -> Dict:
+    """One run, whichever engine calls it: manifest first, then train and evaluate; returns the scores
+    (also in ``run_dir/scores.json``). A half-written run folder (an interrupted or retried attempt) is
+    cleared first, so every attempt starts from the same state."""
+    if spec.run_dir.exists():
+        shutil.rmtree(spec.run_dir)
+    write_manifest(spec.run_dir, spec.inputs, config=str(spec.config), pool=spec.pool)
+    vocab = spacy.blank(spec.lang).vocab
+    train_docs = _read_docs([f for j, f in enumerate(spec.fold_files) if j != spec.fold], vocab)
+    return train_and_evaluate(spec.config, train_docs, spec.fold_files[spec.fold], spec.run_dir, spec.overrides,
+                              spec.seed, spec.dev_fraction, spec.ratio, spec.gpu_id)
+
+
 def run_cv(config: Path, pool: Sequence[Path], variants: List[str], output: Path, *, lang: str, folds: int = 5,
            seed: int = 0, max_folds: Optional[int] = None, overrides: Optional[Dict[str, Any]] = None,
            ratios: Sequence[Optional[float]] = (None,), dev_fraction: float = 0.1, gpu_id: int = -1,
-           corpus: str = "", paper: str = "", overwrite: bool = False) -> Dict:
+           corpus: str = "", paper: str = "", overwrite: bool = False, engine: str = "local",
+           address: Optional[str] = None, cpus_per_run: float = 1, gpus_per_run: float = 0) -> Dict:
     """Train and evaluate every (variant, ratio, fold); write and return the summary.
 
     Folds and runs whose manifest records the same inputs are reused; any
     other existing ones stop the experiment before anything is trained, unless
     ``overwrite`` (then they are rebuilt). See :mod:`.provenance`.
+
+    ``engine="local"`` trains the runs one after another in this process;
+    ``"ray"`` makes each run a Ray task asking for ``cpus_per_run`` CPUs and
+    ``gpus_per_run`` GPUs (:mod:`spacy_bio_rel.distributed.experiments`), on a
+    local Ray instance or the cluster at ``address``. Both call
+    :func:`execute_run` and write the same folders, ``results.json`` and ``results.md``.
     """
+    if engine not in ("local", "ray"):
+        raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
+    if engine == "ray":
+        from ..distributed import require_ray
+
+        require_ray()  # before anything is written
+        if gpu_id >= 0:
+            raise ValueError("with --engine ray, ask for GPUs with --gpus-per-run (Ray assigns the device)")
     output.mkdir(parents=True, exist_ok=True)
     fold_files = make_folds(pool, lang, folds, seed, output / "folds", overwrite)
     folds_inputs = read_inputs(output / "folds")
     use = list(range(folds if max_folds is None else min(folds, max_folds)))
-    vocab = spacy.blank(lang).vocab
-    steps = []
+    specs: List[RunSpec] = []
+    scores: Dict[int, Dict] = {}  # step index -> scores, finished runs first
     for v in variants:
         over = dict(overrides or {})
         over.update(VARIANTS[v])
@@ -99,23 +155,45 @@ def run_cv(config: Path, pool: Sequence[Path], variants: List[str], output: Path
             for i in use:
                 run_dir = output / "runs" / v / ("" if r is None else f"ratio-{r:g}") / f"fold{i}"
                 inputs = run_inputs(folds_inputs, i, v, r, seed, dev_fraction, config, over)
-                done = reuse_or_clear(run_dir, inputs, "a run", overwrite, [run_dir / "scores.json"])
-                steps.append((v, r, i, run_dir, over, inputs, done))
-    progress = Progress(len(steps))
-    results: Dict[str, Any] = {}
-    for v, r, i, run_dir, over, inputs, done in steps:
-        progress.start(f"variant {v}, ratio {'full' if r is None else r}, fold {i + 1}/{folds}")
-        if done:
-            scores = json.loads((run_dir / "scores.json").read_text(encoding="utf-8"))
-        else:
-            write_manifest(run_dir, inputs, config=str(config), pool=[str(p) for p in pool])
-            train_docs = _read_docs([f for j, f in enumerate(fold_files) if j != i], vocab)
-            scores = train_and_evaluate(config, train_docs, fold_files[i], run_dir, over, seed, dev_fraction, r, gpu_id)
-        progress.finish(trained=not done)
-        f = scores
+                if reuse_or_clear(run_dir, inputs, "a run", overwrite, [run_dir / "scores.json"]):
+                    scores[len(specs)] = json.loads((run_dir / "scores.json").read_text(encoding="utf-8"))
+                specs.append(RunSpec(config, list(fold_files), i, v, r, run_dir, over, inputs,
+                                     [str(p) for p in pool], lang, seed, dev_fraction, gpu_id))
+    progress = Progress(len(specs))
+
+    def report(f: Dict) -> None:
         print(f"    P {100 * f['rel_micro_p']:.1f}  R {100 * f['rel_micro_r']:.1f}  F1 {100 * f['rel_micro_f']:.1f}",
               file=sys.stderr, flush=True)
-        results.setdefault(v, {}).setdefault("full" if r is None else f"{r:g}", []).append(scores)
+
+    if engine == "local":
+        for k, spec in enumerate(specs):
+            progress.start(spec.label(folds))
+            done = k in scores
+            if not done:
+                scores[k] = execute_run(spec)
+            progress.finish(trained=not done)
+            report(scores[k])
+    else:
+        from ..distributed.experiments import run_on_ray
+
+        for k in sorted(scores):
+            progress.start(specs[k].label(folds) + " (done before)")
+            progress.finish(trained=False)
+            report(scores[k])
+        todo = {k: spec.absolute() for k, spec in enumerate(specs) if k not in scores}
+
+        def finished(k: int, run_scores: Dict, seconds: float) -> None:
+            progress.done += 1
+            progress.run_times.append(seconds)
+            print(f"[{progress.done}/{progress.total}] finished {specs[k].label(folds)}", file=sys.stderr, flush=True)
+            report(run_scores)
+
+        scores.update(run_on_ray(todo, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run,
+                                 on_done=finished))
+    results: Dict[str, Any] = {}
+    for k, spec in enumerate(specs):
+        results.setdefault(spec.variant, {}).setdefault("full" if spec.ratio is None else f"{spec.ratio:g}",
+                                                        []).append(scores[k])
     summary = summarise(results, config=config, pool=pool, folds=folds, used_folds=use, seed=seed,
                         overrides=overrides or {}, corpus=corpus, paper=paper)
     (output / "results.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
