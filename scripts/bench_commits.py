@@ -6,7 +6,10 @@ ordered pairs, seed 0) on the same corpus, alternating old and new
     python scripts/bench_commits.py --old 9e17ce6 --corpus corpus/conll04/train.spacy --repeats 5
 
 The old commit is checked out with ``git worktree`` into a temporary folder
-and imported through PYTHONPATH, in a fresh process per measurement. Run it on
+and imported through PYTHONPATH, in a fresh process per measurement. The
+corpus must be readable by both: version 0.1 stores relations by token
+offsets and cannot read 0.2's character offsets, while 0.2 reads both, so
+convert it with the OLD commit's converter. Run it on
 an otherwise idle machine: it measures wall-clock time.
 """
 import argparse
