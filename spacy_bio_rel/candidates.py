@@ -16,6 +16,7 @@ sorted pair when undirected.
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Sequence, Tuple
 
+from spacy.attrs import IDX
 from spacy.tokens import Doc, Span
 
 OTHER = "Other"
@@ -108,9 +109,9 @@ def transfer_entities(reference: Doc, predicted: Doc) -> Tuple[List[Span], int]:
     """The reference's entities as spans of ``predicted`` (matched by
     character offsets, widened to token boundaries) and how many could not be
     placed (no token there, or overlapping an entity already placed)."""
-    if len(reference) == len(predicted) and reference.text == predicted.text and all(
-        a.idx == b.idx for a, b in zip(reference, predicted)
-    ):
+    if len(reference) == len(predicted) and reference.text == predicted.text and (
+        reference.to_array(IDX) == predicted.to_array(IDX)
+    ).all():
         return [Span(predicted, e.start, e.end, label=e.label_) for e in reference.ents], 0
     out: List[Span] = []
     lost = 0
