@@ -45,9 +45,18 @@ def _train(nlp, examples, steps=4, optimizer=None):
     return losses
 
 
+INLINE_TOK2VEC = {
+    "@architectures": "spacy.Tok2Vec.v2",
+    "embed": {"@architectures": "spacy.MultiHashEmbed.v2", "width": 24, "attrs": ["NORM", "SHAPE"],
+              "rows": [300, 50], "include_static_vectors": False},
+    "encode": {"@architectures": "spacy.MaxoutWindowEncoder.v2", "width": 24, "depth": 1, "window_size": 1,
+               "maxout_pieces": 2},
+}
+
+
 def test_inline_tok2vec_trains_with_the_relation_model():
     nlp = spacy.blank("en")
-    pipe = nlp.add_pipe("relation_extractor", config={"model": _model(HASH_CNN, 24)})
+    pipe = nlp.add_pipe("relation_extractor", config={"model": _model(INLINE_TOK2VEC, 24)})
     examples = gold_examples(planted_docs(nlp, 24))
     optimizer = nlp.initialize(lambda: examples)
     before = _params(pipe.model.get_ref("tok2vec"))
