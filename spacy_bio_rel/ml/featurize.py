@@ -9,7 +9,7 @@ min_freq, max_length) are saved beside them, and :func:`check_saved_settings`
 refuses a model whose config says otherwise.
 """
 from dataclasses import asdict, dataclass
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, Optional, Tuple
 
 from spacy.tokens import Doc
 
@@ -122,6 +122,3 @@ def unknown_unit_rate(model: Model, docs: Iterable[Doc]) -> float:
             unknown += sum(u not in known for u in units)
     return unknown / total if total else 0.0
 
-
-def unit_strings(model: Model) -> List[str]:
-    return list(model.attrs["units"])
