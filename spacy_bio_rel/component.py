@@ -30,9 +30,11 @@ from spacy.vocab import Vocab
 from thinc.api import Model, Optimizer
 
 from .candidates import OTHER, Candidate, RelInput, iter_candidates, transfer_entities
+from .chunking import prediction_chunks
 from .gold import gold_labels, learn_type_pairs, relation_index, relation_labels
 from .losses import CLASSIFICATION_LOSSES, LossSettings, loss_and_gradient
 from .ml.architectures import RelScores, check_loaded_model
+from .ml.threads import torch_threads
 from .readers import SKIP_PAIRS_KEY
 from .relations import Relation, set_relations
 
@@ -77,6 +79,7 @@ max_length = 200
         "alpha": 1.0,
         "beta": 1.0,
         "max_pairs_per_step": 1024,
+        "torch_threads": 1,
         "scorer": {"@scorers": "spacy-bio-rel.relation_scorer.v1"},
     },
     default_score_weights={"rel_micro_f": 1.0, "rel_micro_p": 0.0, "rel_micro_r": 0.0},
@@ -95,6 +98,7 @@ def make_relation_extractor(
     alpha: float,
     beta: float,
     max_pairs_per_step: int,
+    torch_threads: int,
     scorer: Optional[Callable],
 ) -> "RelationExtractor":
     """Relation extraction over the entity pairs of each sentence (Ye et al. 2019).
@@ -106,15 +110,18 @@ def make_relation_extractor(
     classification_loss: "ranking", "cross_entropy" or "both".
     alpha, beta: weights of loss1 and loss2.
     max_pairs_per_step: prediction runs the model on at most this many pairs at once.
+    torch_threads: torch's intra-op threads while predicting (1, the default, stays steady when other
+        processes share the cores; 0 leaves torch's own setting; see ml/threads.py).
     """
     return RelationExtractor(
         nlp.vocab, model, name, directed=directed, threshold=threshold, margin_pos=margin_pos,
         margin_neg=margin_neg, gamma=gamma, multitask=multitask, classification_loss=classification_loss,
-        alpha=alpha, beta=beta, max_pairs_per_step=max_pairs_per_step, scorer=scorer,
+        alpha=alpha, beta=beta, max_pairs_per_step=max_pairs_per_step, torch_threads=torch_threads, scorer=scorer,
     )
 
 
 Prediction = Tuple[RelInput, List[numpy.ndarray]]
+RUNTIME_SETTINGS = ("max_pairs_per_step", "torch_threads")
 
 
 class RelationExtractor(TrainablePipe):
@@ -136,12 +143,15 @@ class RelationExtractor(TrainablePipe):
         alpha: float,
         beta: float,
         max_pairs_per_step: int,
+        torch_threads: int = 1,
         scorer: Optional[Callable] = None,
     ):
         if classification_loss not in CLASSIFICATION_LOSSES:
             raise ValueError(f"classification_loss must be one of {CLASSIFICATION_LOSSES}, got {classification_loss!r}")
         if int(max_pairs_per_step) < 1:
             raise ValueError("max_pairs_per_step must be at least 1")
+        if int(torch_threads) < 0:
+            raise ValueError(f"torch_threads must be 0 (torch's own setting) or more, got {torch_threads}")
         self.vocab = vocab
         self.model = model
         self.name = name
@@ -150,7 +160,7 @@ class RelationExtractor(TrainablePipe):
             "directed": bool(directed), "threshold": float(threshold), "margin_pos": float(margin_pos),
             "margin_neg": float(margin_neg), "gamma": float(gamma), "multitask": bool(multitask),
             "classification_loss": classification_loss, "alpha": float(alpha), "beta": float(beta),
-            "max_pairs_per_step": int(max_pairs_per_step),
+            "max_pairs_per_step": int(max_pairs_per_step), "torch_threads": int(torch_threads),
             "labels": [], "type_pairs": [], "initialized": False,
         }
         self._type_pairs = None
@@ -234,27 +244,13 @@ class RelationExtractor(TrainablePipe):
 
     # -- prediction -------------------------------------------------------------
     def _chunks(self, X: RelInput) -> Iterator[Tuple[List[int], RelInput]]:
-        """Split ``X`` into inputs of at most ``max_pairs_per_step`` pairs (a Doc
-        with more candidates is split); yields (Doc index of each part, part)."""
-        limit = self.cfg["max_pairs_per_step"]
-        where: List[int] = []
-        part = RelInput([], [], [])
-        n = 0
-        for d, (doc, ents, cands) in enumerate(zip(X.docs, X.ents, X.cands)):
-            start = 0
-            while start < len(cands):
-                take = min(limit - n, len(cands) - start)
-                where.append(d)
-                part.docs.append(doc)
-                part.ents.append(ents)
-                part.cands.append(cands[start : start + take])
-                n += take
-                start += take
-                if n >= limit:
-                    yield where, part
-                    where, part, n = [], RelInput([], [], []), 0
-        if n:
-            yield where, part
+        """Model calls for ``X``: Docs grouped by length, at most
+        ``max_pairs_per_step`` pairs each (see :mod:`.chunking`); yields (Doc
+        index of each part, part)."""
+        settings = self.model.get_ref("featurize").attrs["config"] if self.model.has_ref("featurize") else None
+        granularity = settings.granularity if settings is not None else "token"
+        max_length = settings.max_length if settings is not None else 1 << 30
+        return prediction_chunks(X, self.cfg["max_pairs_per_step"], granularity, max_length)
 
     def predict(self, docs: Iterable[Doc]) -> Prediction:
         """Class scores (pairs, outputs) of the candidates of each Doc."""
@@ -263,12 +259,13 @@ class RelationExtractor(TrainablePipe):
         ents = [list(doc.ents) for doc in docs]
         X = RelInput(docs, ents, [self.candidates(doc, e) for doc, e in zip(docs, ents)])
         parts: List[List[numpy.ndarray]] = [[] for _ in docs]
-        for where, part in self._chunks(X):
-            arr = self.model.ops.to_numpy(self.model.predict(part).classes)
-            start = 0
-            for d, cands in zip(where, part.cands):
-                parts[d].append(arr[start : start + len(cands)])
-                start += len(cands)
+        with torch_threads(self.cfg.get("torch_threads", 1)):
+            for where, part in self._chunks(X):
+                arr = self.model.ops.to_numpy(self.model.predict(part).classes)
+                start = 0
+                for d, cands in zip(where, part.cands):
+                    parts[d].append(arr[start : start + len(cands)])
+                    start += len(cands)
         empty = numpy.zeros((0, self.n_outputs), dtype="float32")
         return X, [numpy.concatenate(p) if p else empty for p in parts]
 
@@ -437,6 +434,8 @@ class RelationExtractor(TrainablePipe):
             raise ValueError(f"{where}: not valid JSON ({e})") from None
         if not isinstance(cfg, dict):
             raise ValueError(f"{where}: expected a JSON object of settings")
+        for key in RUNTIME_SETTINGS:  # how to run, not what was learned: the config given at load time wins
+            cfg.pop(key, None)
         self.cfg.update(cfg)
         self._type_pairs = None
 

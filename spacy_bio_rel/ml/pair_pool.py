@@ -30,7 +30,7 @@ import torch
 CHUNK_ELEMENTS = 1 << 19  # pair-chunk size: about 2 MB of float32 per buffer
 
 
-def _pool_forward(A, B, i, j, lengths, with_argmax=True):
+def max_pool_pairs(A, B, i, j, lengths, with_argmax=True):
     """Chunked ``max_n A[i] + B[j]``: values and argmax positions, (P, F) each
     (argmax None if not ``with_argmax``: max alone is several times faster).
 
@@ -101,7 +101,7 @@ class _PairMaxPoolTables(torch.autograd.Function):
             pad = torch.arange(A.shape[1], device=A.device)[None, :] >= lengths[:, None]
             A.masked_fill_(pad[..., None], float("-inf"))
             B = _bag(table_2, ids_2) if table_2 is not None else None
-        out, arg = _pool_forward(A, B, e1, e2, lengths, with_argmax=any(ctx.needs_input_grad))
+        out, arg = max_pool_pairs(A, B, e1, e2, lengths, with_argmax=any(ctx.needs_input_grad))
         ctx.save_for_backward(ids_w, ids_t, ids_1, ids_2, ent_sent, e1, e2, arg)
         ctx.tap_cols = tap_cols
         ctx.shapes = tuple(None if t is None else t.shape for t in (table_w, table_t, table_1, table_2))

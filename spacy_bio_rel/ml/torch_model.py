@@ -42,7 +42,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .pair_pool import pair_max_pool_tables
+from .infer_tables import InferenceTables
+from .pair_pool import max_pool_pairs, pair_max_pool_tables
 
 ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu}
 
@@ -127,6 +128,9 @@ class BioTagCNN(nn.Module):
             ]
             lo, hi = (min(cols), max(cols) + 1) if cols else (0, 0)
             self._tap_cols.append((lo * n_filters, hi * n_filters))
+        # without gradients the fast path keeps its tables between calls (see .infer_tables)
+        self.prediction_tables = True
+        self._tables: Optional[InferenceTables] = None
         self._register_load_state_dict_pre_hook(self._resize_to_state)
 
     # -- settings travel with the weights -------------------------------------
@@ -252,6 +256,8 @@ class BioTagCNN(nn.Module):
 
     def pool_fast(self, words, tags, lengths, ent_sent, ent_start, ent_end, pair_e1, pair_e2, dense=None):
         """Tap tables + gathered sums + pair max-pooling (see module doc)."""
+        if self.prediction_tables and not torch.is_grad_enabled():
+            return self.pool_predict(words, tags, lengths, ent_sent, ent_start, ent_end, pair_e1, pair_e2, dense)
         N = words.shape[1]
         lengths_e = lengths.index_select(0, ent_sent)
         widths = [e.embedding_dim for e in (self.word_emb, self.tag_emb) if e is not None]
@@ -282,6 +288,35 @@ class BioTagCNN(nn.Module):
             sources += [None, None, None, None]
         pooled = pair_max_pool_tables(*sources, ent_sent, lengths_e, pair_e1, pair_e2, self._tap_cols, dense_map)
         return self.act(pooled + self.conv_bias)
+
+    def pool_predict(self, words, tags, lengths, ent_sent, ent_start, ent_end, pair_e1, pair_e2, dense=None):
+        """The fast path without gradients: tables kept between calls, position
+        blocks folded over the taps (:mod:`.infer_tables`), max without argmax."""
+        if self._tables is None:
+            self._tables = InferenceTables()
+        tables = self._tables
+        N = words.shape[1]
+        tables.refresh(self, N)
+        lengths_e = lengths.index_select(0, ent_sent)
+        C = tables.sentence_part(self, words, tags, lengths)
+        if self.dense_width:
+            kernel = torch.split(self._tap_kernel(), [self.shared_width - self.dense_width, self.dense_width,
+                                                      self._kernel_rows() - self.shared_width], 0)[1]
+            D = self._dense_map(dense, kernel)
+            C = D if C is None else C.add_(D)
+        A = None if C is None else C.index_select(0, ent_sent)
+        B = None
+        if self.pos1_emb is not None:
+            P1 = tables.position_part(self, "1", ent_start, ent_end, lengths_e, N)
+            A = P1 if A is None else A.add_(P1)
+            B = tables.position_part(self, "2", ent_start, ent_end, lengths_e, N)
+        pad = torch.arange(N, device=A.device)[None, :] >= lengths_e[:, None]
+        A.masked_fill_(pad[..., None], float("-inf"))
+        pooled, _ = max_pool_pairs(A, B, pair_e1, pair_e2, lengths_e, with_argmax=False)
+        return self.act(pooled + self.conv_bias)
+
+    def _kernel_rows(self) -> int:
+        return self.conv_weights[0].shape[1]
 
     def _dense_map(self, dense: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
         """Ordinary convolution of the dense channel over each sentence: (S, N, Ftot).
