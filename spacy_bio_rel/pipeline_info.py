@@ -39,3 +39,12 @@ def require_entity_setter(nlp: Language) -> None:
             f"{relation_component(nlp)!r} component, or give .spacy input whose Docs carry entities "
             f"(pipeline components: {', '.join(nlp.pipe_names)})."
         )
+
+
+def set_torch_threads(nlp: Language, threads: int) -> None:
+    """Set ``torch_threads`` (torch's threads while predicting) of every relation component of ``nlp``."""
+    if threads < 0:
+        raise ValueError(f"--threads must be 0 (torch's own setting) or more, got {threads}")
+    for name in nlp.pipe_names:
+        if nlp.get_pipe_meta(name).factory == RELATION_FACTORY:
+            nlp.get_pipe(name).cfg["torch_threads"] = int(threads)

@@ -4,7 +4,7 @@ from typing import Optional
 
 import typer
 
-from .pipeline_info import PipelineError
+from .pipeline_info import PipelineError, set_torch_threads
 from .predict import FORMATS, InputError, OutputExistsError, check_output, output_format, predict, scan_input
 
 
@@ -24,6 +24,9 @@ def predict_cmd(
     batch_size: int = typer.Option(64, "--batch-size", "-b", help="Documents per nlp.pipe batch."),
     n_process: int = typer.Option(1, "--n-process", "-n", help="Worker processes (CPU; each runs torch on one thread)."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, -1 for CPU."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="torch threads of the relation component while "
+                                          "predicting (default: the pipeline's torch_threads, 1; 0: torch's own "
+                                          "setting). More than 1 helps only on cores nothing else uses."),
     html: Optional[Path] = typer.Option(None, "--html", help="Also write an HTML picture of the first documents here."),
     html_limit: int = typer.Option(100, "--html-limit", help="Documents drawn in the --html file."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUTPUT (and the --html file) if they exist."),
@@ -44,6 +47,8 @@ def predict_cmd(
 ):
     """Predict entities and relations for every document of INPUT and write them to OUTPUT."""
     if engine != "local":
+        if threads is not None:
+            _fail("--threads goes with --engine local; with --engine ray use --cpus-per-worker")
         return _predict_ray(model, input_path, output_path, fmt, batch_size, n_process, gpu_id, html, overwrite,
                             quiet, engine, address, workers, cpus_per_worker, gpus_per_worker, shard_size, chunk_size)
     if (address is not None or workers != 1 or gpus_per_worker or cpus_per_worker != 1.0 or shard_size != 100_000
@@ -72,6 +77,8 @@ def predict_cmd(
     except (OSError, IOError) as e:
         _fail(f"cannot load the pipeline {model!r}: {e}")
     try:
+        if threads is not None:
+            set_torch_threads(nlp, threads)
         report = predict(nlp, input_path, output_path, fmt=fmt, batch_size=batch_size, n_process=n_process,
                          overwrite=overwrite, html=html, html_limit=html_limit, progress=not quiet, summary=summary)
     except (InputError, OutputExistsError, PipelineError, ValueError) as e:

@@ -165,6 +165,25 @@ def test_cli_predict_html_and_errors(model, tmp_path):
     assert res.exit_code == 1 and "bad.jsonl:1" in res.output
 
 
+def test_threads_option(model, tmp_path):
+    """--threads sets the relation component's torch threads; the records do not change."""
+    runner = CliRunner()
+    src = _write(tmp_path / "in.txt", TEXTS)
+    outs = []
+    for threads in ("1", "0", "2"):
+        out = tmp_path / f"out{threads}.jsonl"
+        res = runner.invoke(app, ["predict", str(model), str(src), str(out), "--threads", threads, "--quiet"])
+        assert res.exit_code == 0, res.output
+        outs.append([[(r["head"], r["tail"], r["label"], round(r["score"], 4)) for r in rec["relations"]]
+                     for rec in _read_jsonl(out)])
+    assert outs[0] == outs[1] == outs[2] and any(outs[0])
+    res = runner.invoke(app, ["predict", str(model), str(src), str(tmp_path / "x.jsonl"), "--threads", "-1"])
+    assert res.exit_code == 1 and "--threads must be 0" in res.output
+    res = runner.invoke(app, ["predict", str(model), str(src), str(tmp_path / "y"), "--threads", "2",
+                              "--engine", "ray"])
+    assert res.exit_code == 1 and "--cpus-per-worker" in res.output
+
+
 def test_scan_input_counts_without_storing(tmp_path):
     src = _write(tmp_path / "in.txt", ["a", ""] * 8 + ["b"])
     s = scan_input(src)

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
+from ..pipeline_info import set_torch_threads
 from ..predict import InputError, OutputExistsError, PredictReport, doc_to_prodigy, doc_to_record, iter_lines, scan_input
 from . import require_ray, ray_session
 
@@ -196,6 +197,7 @@ class Annotator:
         if gpu:
             spacy.require_gpu(0)  # Ray sets CUDA_VISIBLE_DEVICES to this actor's GPU
         self.nlp = spacy.load(model)
+        set_torch_threads(self.nlp, max(1, threads))  # the relation component predicts on the actor's CPUs
         self.build = doc_to_prodigy if fmt == "prodigy" else doc_to_record
         self.batch_size = batch_size
         self.fail_once = fail_once  # a marker path: the 2nd chunk of the first actor to claim it dies

@@ -83,7 +83,8 @@ class InferenceTables:
         z = torch.arange(-reach, reach + 1, device=net.conv_bias.device)
         taps = torch.arange(T, device=z.device)
         ids = (z[:, None] + taps[None, :] - left).clamp(-maxd, maxd) + maxd  # (Z, T)
-        for name, emb, block in (("1", net.pos1_emb, self._pos_blocks[0]), ("2", net.pos2_emb, self._pos_blocks[1])):
+        GH, Cs = [], []
+        for emb, block in ((net.pos1_emb, self._pos_blocks[0]), (net.pos2_emb, self._pos_blocks[1])):
             width, _, F_ = block.shape
             P = (emb.weight.detach().double() @ block.double().reshape(width, T * F_)).view(-1, T, F_)
             vals = P[ids, taps[None, :]]  # (Z, T, F)
@@ -94,8 +95,10 @@ class InferenceTables:
             ti = (left + 1 - z).clamp(0, T)
             G = C[rows, tb] - Z0[tb]
             H = Z0[ti] - C[rows, ti] + C[:, T]
-            self.folded["GH" + name] = torch.cat([G, H], 0).float()  # rows: G over z, then H over z
-            self.folded["C" + name] = C.reshape(-1, F_).float()
+            GH.append(torch.cat([G, H], 0))  # rows: G over z, then H over z
+            Cs.append(C.reshape(-1, F_))
+        # both position blocks side by side: one gather serves the first and the second entity's part
+        self.folded = {"GH": torch.cat(GH, 1).float(), "C": torch.cat(Cs, 1).float()}
         self.reach = reach
 
     # -- the parts of the fast path -------------------------------------------
@@ -115,9 +118,10 @@ class InferenceTables:
         S, N, K = ids.shape
         return F.embedding_bag(ids.reshape(S * N, K), self.shared, mode="sum").view(S, N, -1)
 
-    def position_part(self, net, which: str, ent_start: torch.Tensor, ent_end: torch.Tensor,
-                      lengths_e: torch.Tensor, N: int) -> torch.Tensor:
-        """(E, N, F): one position block of every entity, folded over the taps."""
+    def position_parts(self, net, ent_start: torch.Tensor, ent_end: torch.Tensor, lengths_e: torch.Tensor,
+                       N: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(E, N, F) twice: every entity's position block as first and as second
+        entity, folded over the taps."""
         T, left, reach = net._n_taps, net._max_left, self.reach
         Z = 2 * reach + 1
         n = torch.arange(N, device=ent_start.device)[None, :]
@@ -125,7 +129,7 @@ class InferenceTables:
         y = n - (ent_end[:, None] - 1) + reach + Z  # row of H
         E = ent_start.shape[0]
         ids = torch.stack([x, y], 2).reshape(E * N, 2)
-        out = F.embedding_bag(ids, self.folded["GH" + which], mode="sum")  # (E * N, F)
+        out = F.embedding_bag(ids, self.folded["GH"], mode="sum")  # (E * N, 2F)
         # taps outside the sentence: the first `left` and the last `T - 1 - left` positions
         right = T - 1 - left
         edge_n = torch.cat([
@@ -138,12 +142,14 @@ class InferenceTables:
         e_idx = torch.arange(E, device=n.device)[:, None].expand_as(edge_n)[valid]
         edge_n = edge_n[valid]
         if edge_n.numel():
-            L = lengths_e[e_idx]
             xs = edge_n - ent_start[e_idx] + reach
             ys = edge_n - (ent_end[e_idx] - 1) + reach
             t0 = (left - edge_n).clamp(0, T)
-            tL = (L - edge_n + left).clamp(0, T)
-            Cw = self.folded["C" + which]
-            corr = Cw[xs * (T + 1) + t0] + Cw[ys * (T + 1) + T] - Cw[ys * (T + 1) + tL]
-            out.index_add_(0, e_idx * N + edge_n, -corr)
-        return out.view(E, N, -1)
+            tL = (lengths_e[e_idx] - edge_n + left).clamp(0, T)
+            rows = torch.stack([xs * (T + 1) + t0, ys * (T + 1) + T, ys * (T + 1) + tL], 1)
+            weights = torch.tensor([[-1.0, -1.0, 1.0]], dtype=out.dtype, device=out.device).expand(len(rows), 3)
+            corr = F.embedding_bag(rows, self.folded["C"], mode="sum", per_sample_weights=weights.contiguous())
+            out.index_add_(0, e_idx * N + edge_n, corr)
+        out = out.view(E, N, -1)
+        F_ = out.shape[2] // 2
+        return out[:, :, :F_], out[:, :, F_:]

@@ -307,11 +307,11 @@ class BioTagCNN(nn.Module):
         A = None if C is None else C.index_select(0, ent_sent)
         B = None
         if self.pos1_emb is not None:
-            P1 = tables.position_part(self, "1", ent_start, ent_end, lengths_e, N)
-            A = P1 if A is None else A.add_(P1)
-            B = tables.position_part(self, "2", ent_start, ent_end, lengths_e, N)
-        pad = torch.arange(N, device=A.device)[None, :] >= lengths_e[:, None]
-        A.masked_fill_(pad[..., None], float("-inf"))
+            P1, B = tables.position_parts(self, ent_start, ent_end, lengths_e, N)
+            A = P1.contiguous() if A is None else A.add_(P1)
+        # padding never wins the max: -inf on the padded rows only (few, once Docs are grouped by length)
+        pad = (torch.arange(N, device=A.device)[None, :] >= lengths_e[:, None]).view(-1).nonzero().squeeze(1)
+        A.view(-1, A.shape[2]).index_fill_(0, pad, float("-inf"))
         pooled, _ = max_pool_pairs(A, B, pair_e1, pair_e2, lengths_e, with_argmax=False)
         return self.act(pooled + self.conv_bias)
 
