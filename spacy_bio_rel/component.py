@@ -32,7 +32,7 @@ from thinc.api import Model, Optimizer
 from .candidates import OTHER, Candidate, RelInput, iter_candidates, transfer_entities
 from .chunking import prediction_chunks
 from .gold import gold_labels, learn_type_pairs, relation_index, relation_labels
-from .losses import CLASSIFICATION_LOSSES, LossSettings, loss_and_gradient
+from .losses import CLASSIFICATION_LOSSES, LossSettings, class_weights, loss_and_gradient
 from .ml.architectures import RelScores, check_loaded_model
 from .ml.threads import torch_threads
 from .readers import SKIP_PAIRS_KEY
@@ -78,6 +78,8 @@ max_length = 200
         "classification_loss": "ranking",
         "alpha": 1.0,
         "beta": 1.0,
+        "class_weight_power": 0.0,
+        "positive_weight": 1.0,
         "max_pairs_per_step": 1024,
         "torch_threads": 1,
         "scorer": {"@scorers": "spacy-bio-rel.relation_scorer.v1"},
@@ -97,6 +99,8 @@ def make_relation_extractor(
     classification_loss: str,
     alpha: float,
     beta: float,
+    class_weight_power: float,
+    positive_weight: float,
     max_pairs_per_step: int,
     torch_threads: int,
     scorer: Optional[Callable],
@@ -109,6 +113,10 @@ def make_relation_extractor(
     multitask: add the relation-identification loss (loss1).
     classification_loss: "ranking", "cross_entropy" or "both".
     alpha, beta: weights of loss1 and loss2.
+    class_weight_power, positive_weight: per-class weights of every loss term (losses.class_weights):
+        a relation label's instances weigh n_label ** -class_weight_power (n counted on the training
+        candidates in initialize), scaled to a mean of positive_weight over the positives; Other weighs 1.
+        0.0 and 1.0: unweighted (the paper).
     max_pairs_per_step: prediction runs the model on at most this many pairs at once.
     torch_threads: torch's intra-op threads while predicting (1, the default, stays steady when other
         processes share the cores; 0 leaves torch's own setting; see ml/threads.py).
@@ -116,7 +124,8 @@ def make_relation_extractor(
     return RelationExtractor(
         nlp.vocab, model, name, directed=directed, threshold=threshold, margin_pos=margin_pos,
         margin_neg=margin_neg, gamma=gamma, multitask=multitask, classification_loss=classification_loss,
-        alpha=alpha, beta=beta, max_pairs_per_step=max_pairs_per_step, torch_threads=torch_threads, scorer=scorer,
+        alpha=alpha, beta=beta, class_weight_power=class_weight_power, positive_weight=positive_weight,
+        max_pairs_per_step=max_pairs_per_step, torch_threads=torch_threads, scorer=scorer,
     )
 
 
@@ -142,6 +151,8 @@ class RelationExtractor(TrainablePipe):
         classification_loss: str,
         alpha: float,
         beta: float,
+        class_weight_power: float = 0.0,
+        positive_weight: float = 1.0,
         max_pairs_per_step: int,
         torch_threads: int = 1,
         scorer: Optional[Callable] = None,
@@ -150,6 +161,9 @@ class RelationExtractor(TrainablePipe):
             raise ValueError(f"classification_loss must be one of {CLASSIFICATION_LOSSES}, got {classification_loss!r}")
         if int(max_pairs_per_step) < 1:
             raise ValueError("max_pairs_per_step must be at least 1")
+        if float(positive_weight) <= 0 or float(class_weight_power) < 0:
+            raise ValueError("positive_weight must be above 0 and class_weight_power at least 0, got "
+                             f"{positive_weight} and {class_weight_power}")
         if int(torch_threads) < 0:
             raise ValueError(f"torch_threads must be 0 (torch's own setting) or more, got {torch_threads}")
         self.vocab = vocab
@@ -160,6 +174,8 @@ class RelationExtractor(TrainablePipe):
             "directed": bool(directed), "threshold": float(threshold), "margin_pos": float(margin_pos),
             "margin_neg": float(margin_neg), "gamma": float(gamma), "multitask": bool(multitask),
             "classification_loss": classification_loss, "alpha": float(alpha), "beta": float(beta),
+            "class_weight_power": float(class_weight_power), "positive_weight": float(positive_weight),
+            "class_counts": {},
             "max_pairs_per_step": int(max_pairs_per_step), "torch_threads": int(torch_threads),
             "labels": [], "type_pairs": [], "initialized": False,
         }
@@ -329,8 +345,20 @@ class RelationExtractor(TrainablePipe):
         return LossSettings(
             n_labels=len(self.labels), classification_loss=c["classification_loss"], multitask=c["multitask"],
             alpha=c["alpha"], beta=c["beta"], margin_pos=c["margin_pos"], margin_neg=c["margin_neg"],
-            gamma=c["gamma"],
+            gamma=c["gamma"], class_weights=self._class_weights(),
         )
+
+    def _class_weights(self) -> Optional[Tuple[float, ...]]:
+        c = self.cfg
+        power, positive = c.get("class_weight_power", 0.0), c.get("positive_weight", 1.0)
+        if power == 0.0 and positive == 1.0:
+            return None
+        counts = c.get("class_counts") or {}
+        if not counts:
+            raise ValueError(f"'{self.name}': class_weight_power/positive_weight need the class counts that "
+                             "initialize() records; initialize the component first")
+        return tuple(class_weights([int(counts.get(label, 0)) for label in self.labels] + [int(counts.get(OTHER, 0))],
+                                   power, positive))
 
     def get_loss(self, examples: Iterable[Example], scores: Tuple[RelInput, RelScores]) -> Tuple[float, RelScores]:
         """The training loss of ``scores`` (the model's output for ``X``, the
@@ -410,6 +438,9 @@ class RelationExtractor(TrainablePipe):
         if nlp is not None:
             _check_listeners(self.model, nlp, self.name)
         X = self.training_input(examples)
+        counts = numpy.bincount(self._gold(examples, X.cands), minlength=len(self.labels) + 1)
+        self.cfg["class_counts"] = {**{label: int(n) for label, n in zip(self.labels, counts)},
+                                    OTHER: int(counts[len(self.labels)])}
         self.model.set_dim("nO", max(1, self.n_outputs))
         self.model.initialize(X=X)
         self.cfg["initialized"] = True

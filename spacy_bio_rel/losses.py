@@ -4,6 +4,7 @@ Gold labels are class indices ``0..C-1`` for the relation labels and ``C``
 for Other. All losses are sums over the batch, as in the paper.
 """
 from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
 
 import numpy
 import torch
@@ -13,7 +14,8 @@ from thinc.api import torch2xp, xp2torch
 CLASSIFICATION_LOSSES = ("ranking", "cross_entropy", "both")
 
 
-def ranking_loss(scores: torch.Tensor, gold: torch.Tensor, margin_pos: float, margin_neg: float, gamma: float) -> torch.Tensor:
+def ranking_loss(scores: torch.Tensor, gold: torch.Tensor, margin_pos: float, margin_neg: float, gamma: float,
+                 weights: Optional[torch.Tensor] = None) -> torch.Tensor:
     """dos Santos et al. (2015) pairwise ranking loss, summed over instances.
 
     ``scores``: (P, C) class scores, no column for Other. For a positive
@@ -35,21 +37,44 @@ def ranking_loss(scores: torch.Tensor, gold: torch.Tensor, margin_pos: float, ma
     else:
         s_neg = wrong.max(1).values
     l_neg = F.softplus(gamma * (margin_neg + s_neg))
-    return l_pos.sum() + l_neg.sum()
+    return _weighted_sum(l_pos + l_neg, weights)
 
 
-def cross_entropy_loss(logits: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
+def _weighted_sum(per_instance: torch.Tensor, weights: Optional[torch.Tensor]) -> torch.Tensor:
+    return per_instance.sum() if weights is None else (per_instance * weights).sum()
+
+
+def cross_entropy_loss(logits: torch.Tensor, gold: torch.Tensor, weights: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Softmax cross-entropy over C relation classes + Other (last column)."""
     if logits.shape[0] == 0:
         return logits.sum() * 0.0
-    return F.cross_entropy(logits, gold, reduction="sum")
+    return _weighted_sum(F.cross_entropy(logits, gold, reduction="none"), weights)
 
 
-def identification_loss(id_logits: torch.Tensor, gold: torch.Tensor, n_labels: int) -> torch.Tensor:
+def identification_loss(id_logits: torch.Tensor, gold: torch.Tensor, n_labels: int,
+                        weights: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Binary cross-entropy (2-way softmax): has a relation (1) or not (0)."""
     if id_logits.shape[0] == 0:
         return id_logits.sum() * 0.0
-    return F.cross_entropy(id_logits, (gold < n_labels).long(), reduction="sum")
+    return _weighted_sum(F.cross_entropy(id_logits, (gold < n_labels).long(), reduction="none"), weights)
+
+
+def class_weights(counts: Sequence[int], power: float, positive_weight: float) -> List[float]:
+    """Weight of each gold class (relation labels, then Other) in every loss term.
+
+    ``counts``: training candidates per class, Other last. The relation
+    classes get ``n_c ** -power``, scaled so that their mean over the
+    positive instances is ``positive_weight``; Other gets 1. ``power = 0``
+    and ``positive_weight = 1``: every instance weighs 1 (the paper).
+    ``power = 0.5`` lifts a rare label's pull towards its margin against the
+    many negatives it is confused with, without shifting the
+    positive/negative balance; ``positive_weight`` shifts that balance.
+    """
+    rel = numpy.asarray(counts[:-1], dtype="float64")
+    raw = numpy.where(rel > 0, numpy.maximum(rel, 1.0) ** -float(power), 0.0)
+    total = rel.sum()
+    scale = total / (rel * raw).sum() if total > 0 and (rel * raw).sum() > 0 else 1.0
+    return [float(w) for w in raw * scale * float(positive_weight)] + [1.0]
 
 
 @dataclass
@@ -62,6 +87,7 @@ class LossSettings:
     margin_pos: float = 2.5
     margin_neg: float = 0.5
     gamma: float = 2.0
+    class_weights: Optional[Tuple[float, ...]] = None  # per class (labels, then Other); None: all 1
 
     def __post_init__(self):
         if self.classification_loss not in CLASSIFICATION_LOSSES:
@@ -76,14 +102,17 @@ def total_loss(class_scores: torch.Tensor, id_logits: torch.Tensor, gold: torch.
     ``class_scores`` has C columns, or C + 1 (the last for Other) when the
     classification loss includes cross-entropy.
     """
+    w = None
+    if s.class_weights is not None:
+        w = torch.as_tensor(s.class_weights, dtype=class_scores.dtype, device=class_scores.device)[gold]
     loss2 = class_scores.sum() * 0.0
     if s.classification_loss in ("ranking", "both"):
-        loss2 = loss2 + ranking_loss(class_scores[:, : s.n_labels], gold, s.margin_pos, s.margin_neg, s.gamma)
+        loss2 = loss2 + ranking_loss(class_scores[:, : s.n_labels], gold, s.margin_pos, s.margin_neg, s.gamma, w)
     if s.classification_loss in ("cross_entropy", "both"):
-        loss2 = loss2 + cross_entropy_loss(class_scores, gold)
+        loss2 = loss2 + cross_entropy_loss(class_scores, gold, w)
     loss = s.beta * loss2
     if s.multitask:
-        loss = loss + s.alpha * identification_loss(id_logits, gold, s.n_labels)
+        loss = loss + s.alpha * identification_loss(id_logits, gold, s.n_labels, w)
     return loss
 
 

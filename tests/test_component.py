@@ -235,3 +235,16 @@ def test_relation_score_is_a_confidence():
     assert doc._.relations and all(0.0 <= r.score <= 1.0 for r in doc._.relations)
     theta = pipe.threshold_for_confidence(0.8)
     assert pipe.confidence(numpy.array([theta]))[0] == pytest.approx(0.8)
+
+
+def test_class_weights_use_the_counts_recorded_in_initialize():
+    nlp = trained(class_weight_power=0.5, positive_weight=2.0, epochs=2)
+    pipe = nlp.get_pipe("relation_extractor")
+    counts = pipe.cfg["class_counts"]
+    assert set(counts) == {"Live_In", "Work_For", "Other"} and counts["Other"] > counts["Work_For"] > 0
+    weights = pipe._loss_settings().class_weights
+    assert weights[-1] == 1.0
+    positives = counts["Live_In"] + counts["Work_For"]
+    mean = (counts[pipe.labels[0]] * weights[0] + counts[pipe.labels[1]] * weights[1]) / positives
+    assert mean == pytest.approx(2.0)
+    assert trained().get_pipe("relation_extractor")._loss_settings().class_weights is None

@@ -66,3 +66,34 @@ def test_empty_losses_are_zero():
     g = torch.zeros((0,), dtype=torch.long)
     assert ranking_loss(z, g, 1, 1, 1).item() == 0.0
     assert total_loss(z, torch.zeros((0, 2)), g, LossSettings(n_labels=3)).item() == 0.0
+
+
+def test_class_weights_balance_the_labels_and_keep_their_mean():
+    from spacy_bio_rel.losses import class_weights
+
+    assert class_weights([30, 10, 500], 0.0, 1.0) == [1.0, 1.0, 1.0]
+    w = class_weights([90, 10, 500], 0.5, 1.0)
+    assert w[2] == 1.0 and w[1] == pytest.approx(3 * w[0])
+    assert (90 * w[0] + 10 * w[1]) / 100 == pytest.approx(1.0)
+    w = class_weights([90, 10, 500], 0.5, 4.0)
+    assert (90 * w[0] + 10 * w[1]) / 100 == pytest.approx(4.0) and w[2] == 1.0
+    assert class_weights([0, 10, 5], 1.0, 1.0)[0] == 0.0  # a label without training instances
+
+
+def test_weighted_loss_is_the_weighted_sum_of_instance_losses():
+    import torch
+
+    from spacy_bio_rel.losses import LossSettings, total_loss
+
+    g = torch.Generator().manual_seed(0)
+    scores = torch.randn(6, 3, generator=g)
+    ident = torch.randn(6, 2, generator=g)
+    gold = torch.tensor([0, 1, 2, 2, 1, 2])
+    weights = (2.0, 0.5, 1.0)
+    plain = LossSettings(n_labels=2)
+    weighted = LossSettings(n_labels=2, class_weights=weights)
+    expected = sum(weights[int(gold[i])] * total_loss(scores[i : i + 1], ident[i : i + 1], gold[i : i + 1], plain)
+                   for i in range(6))
+    assert float(total_loss(scores, ident, gold, weighted)) == pytest.approx(float(expected), rel=1e-5)
+    assert float(total_loss(scores, ident, gold, LossSettings(n_labels=2, class_weights=(1.0, 1.0, 1.0)))) == \
+        pytest.approx(float(total_loss(scores, ident, gold, plain)), rel=1e-6)
