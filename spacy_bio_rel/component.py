@@ -297,7 +297,9 @@ class RelationExtractor(TrainablePipe):
         """Class index (len(labels) = Other) and confidence per pair.
 
         With a ranking loss: argmax of the class scores if the maximum is at
-        least ``threshold``, else Other (the paper's rule). With cross-entropy
+        least ``threshold``, else Other (the paper's rule); with per-label
+        thresholds in ``cfg["thresholds"]``, the argmax label c is predicted
+        iff ``s_c >= thresholds[c]``. With cross-entropy
         alone: argmax of the softmax over the labels and Other.
         """
         C = len(self.labels)
@@ -311,7 +313,14 @@ class RelationExtractor(TrainablePipe):
         s = scores[:, :C]
         best = s.argmax(1)
         top = s[numpy.arange(len(s)), best]
-        return numpy.where(top >= self.cfg["threshold"], best, C), self.confidence(top)
+        return numpy.where(top >= self.label_thresholds()[best], best, C), self.confidence(top)
+
+    def label_thresholds(self) -> numpy.ndarray:
+        """θ per label, in label order: ``cfg["thresholds"][label]`` when set
+        (``spacy-bio-rel calibrate --per-label``), else ``cfg["threshold"]``."""
+        per_label = self.cfg.get("thresholds") or {}
+        return numpy.asarray([float(per_label.get(label, self.cfg["threshold"])) for label in self.labels],
+                             dtype="float64")
 
     def set_annotations(self, docs: Iterable[Doc], predictions: Prediction) -> None:
         C = len(self.labels)
