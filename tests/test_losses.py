@@ -66,3 +66,22 @@ def test_empty_losses_are_zero():
     g = torch.zeros((0,), dtype=torch.long)
     assert ranking_loss(z, g, 1, 1, 1).item() == 0.0
     assert total_loss(z, torch.zeros((0, 2)), g, LossSettings(n_labels=3)).item() == 0.0
+
+
+def test_loss_terms_per_instance_add_up_to_total_loss():
+    from spacy_bio_rel.losses import loss_terms
+
+    torch.manual_seed(0)
+    s = torch.randn(6, 4)
+    ident = torch.randn(6, 2)
+    gold = torch.tensor([0, 3, 4, 4, 1, 4])  # 4 = Other
+    for cl in ("ranking", "both"):
+        st = LossSettings(n_labels=4, classification_loss=cl, alpha=0.7, beta=1.3, margin_pos=4.5, margin_neg=-0.5)
+        scores = s if cl == "ranking" else torch.randn(6, 5)
+        terms = loss_terms(scores, ident, gold, st)
+        assert set(terms) == {"identification", "ranking_pos", "ranking_neg", "cross_entropy"}
+        assert all(v.shape == (6,) for v in terms.values())
+        assert (terms["ranking_pos"][gold.numpy() == 4] == 0).all()
+        total = st.alpha * terms["identification"].sum() + st.beta * (
+            terms["ranking_pos"].sum() + terms["ranking_neg"].sum() + terms["cross_entropy"].sum())
+        assert total == pytest.approx(total_loss(scores, ident, gold, st).item(), rel=1e-5)
