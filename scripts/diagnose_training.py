@@ -22,6 +22,8 @@ def main(argv=None) -> None:
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-train-docs", type=int, default=0, help="train (and initialize) on the first N docs only")
+    ap.add_argument("--holdout-fraction", type=float, default=0.0,
+                    help="keep the last share of the train Docs out of training (OUTPUT/data/holdout.spacy)")
     ap.add_argument("--set", dest="set_", action="append", default=[], help="config override KEY=VALUE")
     ap.add_argument("--no-plots", action="store_true")
     args, rest = ap.parse_known_args(argv)
@@ -33,7 +35,7 @@ def main(argv=None) -> None:
         extra += [f"--{key}", value]
     overrides = parse_config_overrides(rest + extra)
     diagnose(args.config, args.output, epochs=args.epochs, seed=args.seed, overrides=overrides,
-             max_train_docs=args.max_train_docs, plots=not args.no_plots)
+             max_train_docs=args.max_train_docs, holdout_fraction=args.holdout_fraction, plots=not args.no_plots)
 
 
 if __name__ == "__main__":

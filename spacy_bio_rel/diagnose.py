@@ -17,7 +17,9 @@ does (``init_nlp`` on the config, its train corpus, batcher and optimizer,
   (quantiles, share >= θ, histogram); and micro F1 at the best global θ on
   dev (an oracle, for diagnosis only);
 * the epoch's training loss split into identification, L+, L- and
-  cross-entropy per gold label (:func:`.losses.loss_terms`).
+  cross-entropy per gold label (:func:`.losses.loss_terms`), and the L1 norm
+  of each term's gradient on the network outputs summed per gold label
+  (:func:`.losses.loss_term_gradients`: who pulls on the scores how hard).
 
 Each epoch is written to ``OUTPUT/epoch_NNN.json``, all of them to
 ``OUTPUT/diagnosis.json`` and plots to ``OUTPUT/*.png``;
@@ -39,7 +41,7 @@ from spacy.util import fix_random_seed
 
 from .candidates import OTHER
 from .gold import relation_set
-from .losses import loss_terms
+from .losses import loss_term_gradients, loss_terms
 from .scorer import _prf, score_relations
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -66,6 +68,7 @@ class LossRecorder:
 
     def reset(self) -> None:
         self.sums: Dict[str, Dict[str, float]] = defaultdict(lambda: dict.fromkeys(LOSS_TERMS, 0.0))
+        self.grad_sums: Dict[str, Dict[str, float]] = defaultdict(lambda: dict.fromkeys(LOSS_TERMS, 0.0))
         self.counts: Counter = Counter()
 
     def _get_loss(self, examples, scores):
@@ -76,7 +79,9 @@ class LossRecorder:
         ops = self.pipe.model.ops
         classes = torch.as_tensor(ops.to_numpy(out.classes))
         ident = torch.as_tensor(ops.to_numpy(out.ident))
-        terms = loss_terms(classes, ident, torch.as_tensor(gold, dtype=torch.long), self.pipe._loss_settings())
+        gold_t = torch.as_tensor(gold, dtype=torch.long)
+        terms = loss_terms(classes, ident, gold_t, self.pipe._loss_settings())
+        grad_terms = loss_term_gradients(classes, ident, gold_t, self.pipe._loss_settings())
         names = list(self.pipe.labels) + [OTHER]
         for g in numpy.unique(gold):
             mask = gold == g
@@ -84,6 +89,7 @@ class LossRecorder:
             self.counts[label] += int(mask.sum())
             for k in LOSS_TERMS:
                 self.sums[label][k] += float(terms[k][mask].sum())
+                self.grad_sums[label][k] += float(grad_terms[k][mask].sum())
         return loss, grads
 
     def summary(self) -> Dict[str, Any]:
@@ -91,7 +97,8 @@ class LossRecorder:
         per_label = {}
         for label, sums in sorted(self.sums.items()):
             n = self.counts[label]
-            per_label[label] = {"n": n, "sum": dict(sums), "mean": {k: v / n if n else 0.0 for k, v in sums.items()}}
+            per_label[label] = {"n": n, "sum": dict(sums), "mean": {k: v / n if n else 0.0 for k, v in sums.items()},
+                                "grad_l1_sum": dict(self.grad_sums[label])}
         total = {k: sum(v["sum"][k] for v in per_label.values()) for k in LOSS_TERMS}
         weighted = s.alpha * total["identification"] + s.beta * (
             total["ranking_pos"] + total["ranking_neg"] + total["cross_entropy"])
@@ -270,9 +277,36 @@ def load_for_training(config_path: Path, overrides: Dict[str, Any]):
     return nlp, train_corpus, dev_corpus, T["batcher"], T["optimizer"], T
 
 
+def split_holdout(train_path: Path, fraction: float, folder: Path) -> Path:
+    """Write the first Docs of ``train_path`` to ``folder/train_part.spacy`` and the
+    last ``fraction`` to ``folder/holdout.spacy``; return the first path."""
+    from spacy.tokens import DocBin
+    from spacy.vocab import Vocab
+
+    from .readers import docs_from_docbin
+
+    if not 0 < fraction < 1:
+        raise ValueError(f"holdout fraction must be between 0 and 1, got {fraction}")
+    docs = docs_from_docbin(train_path, Vocab())
+    cut = len(docs) - max(1, int(round(fraction * len(docs))))
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, part in (("train_part", docs[:cut]), ("holdout", docs[cut:])):
+        db = DocBin(store_user_data=True)
+        for d in part:
+            db.add(d)
+        db.to_disk(folder / f"{name}.spacy")
+    return folder / "train_part.spacy"
+
+
 def diagnose(config_path: Path, output: Path, *, epochs: int = 6, seed: int = 0, overrides: Optional[Dict] = None,
-             max_train_docs: int = 0, plots: bool = True, log: Callable[[str], None] = None) -> List[Dict[str, Any]]:
-    """Train for ``epochs`` epochs and record the dev figures after each (see module docstring)."""
+             max_train_docs: int = 0, holdout_fraction: float = 0.0, plots: bool = True,
+             log: Callable[[str], None] = None) -> List[Dict[str, Any]]:
+    """Train for ``epochs`` epochs and record the dev figures after each (see module docstring).
+
+    ``holdout_fraction``: train on the first Docs of ``paths.train`` only,
+    keeping the last share out of training (``OUTPUT/data/holdout.spacy``,
+    e.g. to choose θ on with ``calibrate``).
+    """
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     torch.set_num_threads(1)
     over = dict(overrides or {})
@@ -282,6 +316,8 @@ def diagnose(config_path: Path, output: Path, *, epochs: int = 6, seed: int = 0,
         over["corpora.train.limit"] = int(max_train_docs)
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
+    if holdout_fraction:
+        over["paths.train"] = str(split_holdout(Path(over["paths.train"]), holdout_fraction, output / "data"))
     fix_random_seed(seed)
     t0 = time.time()
     nlp, train_corpus, dev_corpus, batcher, optimizer, T = load_for_training(Path(config_path), over)

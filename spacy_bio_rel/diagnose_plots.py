@@ -116,6 +116,35 @@ def plot_loss(history: List[Dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
+def plot_gradients(record: Dict[str, Any], path: Path) -> None:
+    """Where the training signal goes: per gold label, the summed L1 gradient of each
+    loss term on the network outputs (left) and its mean per instance (right)."""
+    plt = _plt()
+    per = record["loss_terms"]["per_label"]
+    if not all("grad_l1_sum" in v for v in per.values()):
+        return
+    labels = list(per)
+    terms = [t for t in ("identification", "ranking_pos", "ranking_neg", "cross_entropy")
+             if any(per[lab]["grad_l1_sum"][t] for lab in labels)]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
+    x = numpy.arange(len(labels))
+    w = 0.8 / max(len(terms), 1)
+    for i, t in enumerate(terms):
+        sums = numpy.asarray([per[lab]["grad_l1_sum"][t] for lab in labels])
+        means = sums / numpy.maximum([per[lab]["n"] for lab in labels], 1)
+        axes[0].bar(x + i * w, sums, w, label=t)
+        axes[1].bar(x + i * w, means, w, label=t)
+    for ax, title in zip(axes, ("summed over the epoch", "mean per instance")):
+        ax.set_xticks(x + 0.4 - w / 2)
+        ax.set_xticklabels([f"{lab} ({per[lab]['n']})" for lab in labels], rotation=45, ha="right", fontsize=8)
+        ax.set_yscale("log")
+        ax.set_title(f"|gradient| on the outputs by gold label, {title}, epoch {record['epoch']}", fontsize=9)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plot_all(history: List[Dict[str, Any]], output: Path, prefix: str = "") -> List[Path]:
     output = Path(output)
     best = max(history, key=lambda h: h["micro"]["f"])
@@ -127,4 +156,15 @@ def plot_all(history: List[Dict[str, Any]], output: Path, prefix: str = "") -> L
     plot_confusion(history[-1], paths["confusion_last"])
     plot_scores(best, paths["scores"])
     plot_loss(history, paths["loss"])
-    return list(paths.values())
+    paths["gradients"] = output / f"{prefix}gradients_last.png"
+    plot_gradients(history[-1], paths["gradients"])
+    return [p for p in paths.values() if p.exists()]
+
+
+if __name__ == "__main__":  # python -m spacy_bio_rel.diagnose_plots OUTPUT: redraw from OUTPUT/diagnosis.json
+    import json
+    import sys
+
+    folder = Path(sys.argv[1])
+    for p in plot_all(json.loads((folder / "diagnosis.json").read_text(encoding="utf-8"))["epochs"], folder):
+        print(p)

@@ -123,6 +123,48 @@ def loss_terms(class_scores: torch.Tensor, id_logits: torch.Tensor, gold: torch.
         return {k: v.detach().cpu().numpy() for k, v in out.items()}
 
 
+def loss_term_gradients(class_scores: torch.Tensor, id_logits: torch.Tensor, gold: torch.Tensor, s: LossSettings) -> dict:
+    """Per instance, the L1 norm of each term's gradient with respect to that
+    instance's scores (class scores for the classification terms, the two
+    identification logits for loss1), unweighted: how hard each term pulls on
+    each instance. Keys as :func:`loss_terms`."""
+    P = class_scores.shape[0]
+    out = {}
+    for name in ("identification", "ranking_pos", "ranking_neg", "cross_entropy"):
+        cs = class_scores.detach().clone().requires_grad_(True)
+        il = id_logits.detach().clone().requires_grad_(True)
+        with torch.enable_grad():
+            term = _term(cs, il, gold, s, name)
+            if term is None or P == 0:
+                out[name] = numpy.zeros(P, dtype="float32")
+                continue
+            term.sum().backward()
+        g = il.grad if name == "identification" else cs.grad
+        out[name] = g.abs().sum(1).detach().cpu().numpy()
+    return out
+
+
+def _term(cs, il, gold, s: LossSettings, name: str):
+    C = s.n_labels
+    P = cs.shape[0]
+    positive = gold < C
+    if name == "identification":
+        return F.cross_entropy(il, positive.long(), reduction="none") if s.multitask else None
+    if name == "cross_entropy":
+        return F.cross_entropy(cs, gold, reduction="none") if s.classification_loss in ("cross_entropy", "both") else None
+    if s.classification_loss not in ("ranking", "both"):
+        return None
+    scores = cs[:, :C]
+    rows = torch.arange(P, device=scores.device)
+    safe_gold = torch.where(positive, gold, torch.zeros_like(gold))
+    if name == "ranking_pos":
+        return F.softplus(s.gamma * (s.margin_pos - scores[rows, safe_gold])) * positive
+    wrong = scores.masked_fill(F.one_hot(safe_gold, C).bool() & positive[:, None], float("-inf"))
+    if C == 1:
+        return F.softplus(s.gamma * (s.margin_neg + scores[:, 0])) * ~positive
+    return F.softplus(s.gamma * (s.margin_neg + wrong.max(1).values))
+
+
 def loss_and_gradient(classes, ident, gold, settings: LossSettings):
     """Loss of one step and its gradients with respect to the network outputs.
 

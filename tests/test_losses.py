@@ -85,3 +85,19 @@ def test_loss_terms_per_instance_add_up_to_total_loss():
         total = st.alpha * terms["identification"].sum() + st.beta * (
             terms["ranking_pos"].sum() + terms["ranking_neg"].sum() + terms["cross_entropy"].sum())
         assert total == pytest.approx(total_loss(scores, ident, gold, st).item(), rel=1e-5)
+
+
+def test_loss_term_gradients_match_the_formula():
+    from spacy_bio_rel.losses import loss_term_gradients
+
+    s = torch.tensor([[3.0, -1.0, 0.5], [0.2, 1.5, -0.3]])
+    ident = torch.zeros(2, 2)
+    gold = torch.tensor([0, 3])
+    st = LossSettings(n_labels=3, margin_pos=2.5, margin_neg=0.5, gamma=2.0)
+    g = loss_term_gradients(s, ident, gold, st)
+    sig = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
+    assert g["ranking_pos"][0] == pytest.approx(2 * sig(2 * (2.5 - 3.0)), rel=1e-5)
+    assert g["ranking_pos"][1] == 0
+    assert g["ranking_neg"][1] == pytest.approx(2 * sig(2 * (0.5 + 1.5)), rel=1e-5)
+    assert g["identification"][0] == pytest.approx(1.0, rel=1e-5)  # |p - onehot| over 2 logits at p = 0.5
+    assert (g["cross_entropy"] == 0).all()
