@@ -77,6 +77,7 @@ max_length = 200
         "alpha": 1.0,
         "beta": 1.0,
         "max_pairs_per_step": 1024,
+        "symmetric_labels": [],
         "scorer": {"@scorers": "spacy-bio-rel.relation_scorer.v1"},
     },
     default_score_weights={"rel_micro_f": 1.0, "rel_micro_p": 0.0, "rel_micro_r": 0.0},
@@ -95,6 +96,7 @@ def make_relation_extractor(
     alpha: float,
     beta: float,
     max_pairs_per_step: int,
+    symmetric_labels: List[str],
     scorer: Optional[Callable],
 ) -> "RelationExtractor":
     """Relation extraction over the entity pairs of each sentence (Ye et al. 2019).
@@ -106,11 +108,17 @@ def make_relation_extractor(
     classification_loss: "ranking", "cross_entropy" or "both".
     alpha, beta: weights of loss1 and loss2.
     max_pairs_per_step: prediction runs the model on at most this many pairs at once.
+    symmetric_labels: with ``directed``, labels whose direction carries no meaning
+        (e.g. Family, Social, Near): in training the reverse pair of such a gold
+        relation is left out (not taught as Other), and a prediction keeps only
+        the higher-scoring order of a pair predicted with such a label both ways.
+        Scoring is unchanged (directed). Default [] (the paper's approach 2).
     """
     return RelationExtractor(
         nlp.vocab, model, name, directed=directed, threshold=threshold, margin_pos=margin_pos,
         margin_neg=margin_neg, gamma=gamma, multitask=multitask, classification_loss=classification_loss,
-        alpha=alpha, beta=beta, max_pairs_per_step=max_pairs_per_step, scorer=scorer,
+        alpha=alpha, beta=beta, max_pairs_per_step=max_pairs_per_step, symmetric_labels=symmetric_labels,
+        scorer=scorer,
     )
 
 
@@ -136,6 +144,7 @@ class RelationExtractor(TrainablePipe):
         alpha: float,
         beta: float,
         max_pairs_per_step: int,
+        symmetric_labels: Sequence[str] = (),
         scorer: Optional[Callable] = None,
     ):
         if classification_loss not in CLASSIFICATION_LOSSES:
@@ -150,7 +159,7 @@ class RelationExtractor(TrainablePipe):
             "directed": bool(directed), "threshold": float(threshold), "margin_pos": float(margin_pos),
             "margin_neg": float(margin_neg), "gamma": float(gamma), "multitask": bool(multitask),
             "classification_loss": classification_loss, "alpha": float(alpha), "beta": float(beta),
-            "max_pairs_per_step": int(max_pairs_per_step),
+            "max_pairs_per_step": int(max_pairs_per_step), "symmetric_labels": sorted(set(symmetric_labels)),
             "labels": [], "type_pairs": [], "initialized": False,
         }
         self._type_pairs = None
@@ -211,11 +220,15 @@ class RelationExtractor(TrainablePipe):
         """The model input of a training step: the predicted Docs read with the
         reference's entities (teacher forcing) and their candidates."""
         docs, ents, cands = [], [], []
+        symmetric = set(self.cfg.get("symmetric_labels") or ()) if self.cfg["directed"] else set()
         for eg in examples:
             doc_ents, _ = transfer_entities(eg.reference, eg.predicted)
             docs.append(eg.predicted)
             ents.append(doc_ents)
-            cands.append(self.candidates(eg.predicted, doc_ents))
+            doc_cands = self.candidates(eg.predicted, doc_ents)
+            if symmetric:
+                doc_cands = _without_symmetric_reverses(doc_cands, relation_index(eg.reference), symmetric)
+            cands.append(doc_cands)
         return RelInput(docs, ents, cands)
 
     def _gold(self, examples: Sequence[Example], cands: Sequence[Sequence[Candidate]]) -> numpy.ndarray:
@@ -333,7 +346,8 @@ class RelationExtractor(TrainablePipe):
                     head = Span(doc, c.head[0], c.head[1], label=c.head_label)
                     tail = Span(doc, c.tail[0], c.tail[1], label=c.tail_label)
                     rels.append(Relation(head, tail, self.labels[b], float(s)))
-            set_relations(doc, rels)
+            symmetric = self.cfg.get("symmetric_labels") if self.cfg["directed"] else None
+            set_relations(doc, _one_order(rels, set(symmetric)) if symmetric else rels)
 
     # -- training ---------------------------------------------------------------
     def _loss_settings(self) -> LossSettings:
@@ -408,6 +422,10 @@ class RelationExtractor(TrainablePipe):
         self.cfg["labels"] = sorted(set(self.cfg["labels"]) | set(found))
         if OTHER in self.cfg["labels"]:
             raise ValueError(f"{OTHER!r} is reserved for 'no relation' and cannot be a relation label")
+        unknown = set(self.cfg.get("symmetric_labels") or ()) - set(self.cfg["labels"])
+        if unknown:
+            raise ValueError(f"'{self.name}': symmetric_labels {sorted(unknown)} are not relation labels of the "
+                             f"training data (labels: {self.cfg['labels']})")
         pairs = learn_type_pairs(refs, self.cfg["directed"])
         if found and not pairs:
             n_ents = sum(len(d.ents) for d in refs)
@@ -467,6 +485,28 @@ class RelationExtractor(TrainablePipe):
         }
         util.from_bytes(bytes_data, deserialize, exclude)
         return self
+
+
+def _without_symmetric_reverses(cands: List[Candidate], index, symmetric) -> List[Candidate]:
+    """Leave out a candidate that is no gold relation itself but the reverse of a
+    gold relation whose label is in ``symmetric``."""
+    return [c for c in cands if (c.head_chars, c.tail_chars) in index
+            or index.get((c.tail_chars, c.head_chars)) not in symmetric]
+
+
+def _one_order(rels: List[Relation], symmetric) -> List[Relation]:
+    """Of a pair predicted with the same symmetric label in both orders, keep the
+    higher-scoring order (the first on a tie)."""
+    best: Dict[Tuple, int] = {}
+    for i, r in enumerate(rels):
+        if r.label not in symmetric:
+            continue
+        a, b = (r.head.start_char, r.head.end_char), (r.tail.start_char, r.tail.end_char)
+        key = (min(a, b), max(a, b), r.label)
+        if key not in best or r.score > rels[best[key]].score:
+            best[key] = i
+    keep = set(best.values())
+    return [r for i, r in enumerate(rels) if r.label not in symmetric or i in keep]
 
 
 def _check_listeners(model: Model, nlp: Language, name: str) -> None:
