@@ -26,6 +26,8 @@ def main(argv=None) -> None:
                     help="keep the last share of the train Docs out of training (OUTPUT/data/holdout.spacy)")
     ap.add_argument("--set", dest="set_", action="append", default=[], help="config override KEY=VALUE")
     ap.add_argument("--no-plots", action="store_true")
+    ap.add_argument("--evaluate-only", type=Path, default=None, metavar="MODEL",
+                    help="no training: the dev figures of a saved pipeline on --paths.dev (OUTPUT/eval.json)")
     args, rest = ap.parse_known_args(argv)
     extra = []
     for item in args.set_:
@@ -34,6 +36,13 @@ def main(argv=None) -> None:
         key, value = item.split("=", 1)
         extra += [f"--{key}", value]
     overrides = parse_config_overrides(rest + extra)
+    if args.evaluate_only:
+        from spacy_bio_rel.diagnose import evaluate_saved
+
+        r = evaluate_saved(args.evaluate_only, Path(overrides["paths.dev"]), args.output)
+        print(f"dev F1 {100 * r['micro']['f']:.2f} (P {100 * r['micro']['p']:.1f}, R {100 * r['micro']['r']:.1f}); "
+              f"wrote {args.output / 'eval.json'}")
+        return
     diagnose(args.config, args.output, epochs=args.epochs, seed=args.seed, overrides=overrides,
              max_train_docs=args.max_train_docs, holdout_fraction=args.holdout_fraction, plots=not args.no_plots)
 

@@ -195,6 +195,8 @@ def evaluate_epoch(nlp, examples: Sequence[Example], component: Optional[str] = 
     # confusion over candidates
     conf = numpy.zeros((C + 1, C + 1), dtype="int64")
     numpy.add.at(conf, (rows["gold"], pred), 1)
+    conf_argmax = numpy.zeros((C + 1, C + 1), dtype="int64")  # θ ignored: the label the model ranks first
+    numpy.add.at(conf_argmax, (rows["gold"], rows["best"]), 1)
     reachable = Counter(names[g] for g in rows["gold"] if g < C)
 
     # direction: what is predicted on the reverse pair of each gold positive
@@ -250,6 +252,7 @@ def evaluate_epoch(nlp, examples: Sequence[Example], component: Optional[str] = 
         "per_label": per_label,
         "labels_with_a_hit": sum(1 for v in per_label.values() if v["tp"] > 0),
         "confusion": {"labels": names, "matrix": conf.tolist()},
+        "confusion_argmax": {"labels": names, "matrix": conf_argmax.tolist()},
         "gold_candidates": {lab: int(conf[i].sum()) for i, lab in enumerate(names)},
         "gold_unreachable": {lab: n_gold[lab] - reachable[lab] for lab in labels},
         "direction": {lab: dict(v) for lab, v in direction.items()},
@@ -367,3 +370,27 @@ def diagnose(config_path: Path, output: Path, *, epochs: int = 6, seed: int = 0,
         from .diagnose_plots import plot_all
         plot_all(history, output)
     return history
+
+
+def evaluate_saved(model: Path, dev_path: Path, output: Path, epoch: int = 0) -> Dict[str, Any]:
+    """:func:`evaluate_epoch` for a saved pipeline on a DocBin (gold entities); writes
+    ``OUTPUT/eval.json`` and the confusion and score plots."""
+    import spacy
+
+    from .evaluate import gold_entity_examples
+    from .pipeline_info import relation_component
+
+    torch.set_num_threads(1)
+    nlp = spacy.load(model)
+    name = relation_component(nlp)
+    record = evaluate_epoch(nlp, gold_entity_examples(nlp, dev_path, name), name)
+    record["epoch"] = epoch
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "eval.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
+    from .diagnose_plots import plot_confusion, plot_scores
+
+    plot_confusion(record, output / "eval_confusion.png")
+    plot_confusion(record, output / "eval_confusion_argmax.png", key="confusion_argmax")
+    plot_scores(record, output / "eval_scores.png")
+    return record

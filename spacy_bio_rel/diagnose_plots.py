@@ -33,10 +33,10 @@ def plot_f1(history: List[Dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def plot_confusion(record: Dict[str, Any], path: Path) -> None:
+def plot_confusion(record: Dict[str, Any], path: Path, key: str = "confusion") -> None:
     plt = _plt()
-    names = record["confusion"]["labels"]
-    m = numpy.asarray(record["confusion"]["matrix"], dtype=float)
+    names = record[key]["labels"]
+    m = numpy.asarray(record[key]["matrix"], dtype=float)
     norm = m / numpy.maximum(m.sum(1, keepdims=True), 1)
     fig, ax = plt.subplots(figsize=(8, 7))
     ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
@@ -51,7 +51,8 @@ def plot_confusion(record: Dict[str, Any], path: Path) -> None:
     ax.set_yticklabels([f"{n} ({int(m[i].sum())})" for i, n in enumerate(names)], fontsize=8)
     ax.set_xlabel("predicted")
     ax.set_ylabel("gold (candidates)")
-    ax.set_title(f"Candidate confusion, epoch {record['epoch']}, θ = {record['theta']:g} (row-normalised colour)")
+    what = f"θ = {record['theta']:g}" if key == "confusion" else "argmax label, θ ignored"
+    ax.set_title(f"Candidate confusion, epoch {record['epoch']}, {what} (row-normalised colour)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -154,6 +155,9 @@ def plot_all(history: List[Dict[str, Any]], output: Path, prefix: str = "") -> L
     plot_f1(history, paths["f1"])
     plot_confusion(best, paths["confusion"])
     plot_confusion(history[-1], paths["confusion_last"])
+    if "confusion_argmax" in best:
+        paths["confusion_argmax"] = output / f"{prefix}confusion_argmax_best.png"
+        plot_confusion(best, paths["confusion_argmax"], key="confusion_argmax")
     plot_scores(best, paths["scores"])
     plot_loss(history, paths["loss"])
     paths["gradients"] = output / f"{prefix}gradients_last.png"
