@@ -244,8 +244,11 @@ def evaluate_epoch(nlp, examples: Sequence[Example], component: Optional[str] = 
               "p": float(cum_tp[k] / n[k]) if len(order) else 0.0,
               "r": float(cum_tp[k] / n_gold_total) if len(order) and n_gold_total else 0.0}
 
+    oracle_per_label = _oracle_per_label(labels, rows, n_gold) if pipe.cfg["classification_loss"] != "cross_entropy" else None
+
     return {
         "theta": theta,
+        "oracle_per_label_theta": oracle_per_label,
         "micro": {"p": mp, "r": mr, "f": mf, "tp": sum(tp.values()), "n_pred": sum(n_pred.values()),
                   "n_gold": n_gold_total},
         "scorer_micro": {"p": scorer["rel_micro_p"], "r": scorer["rel_micro_r"], "f": scorer["rel_micro_f"]},
@@ -262,6 +265,21 @@ def evaluate_epoch(nlp, examples: Sequence[Example], component: Optional[str] = 
         "scores_negative": neg_scores,
         "oracle_global_theta": oracle,
     }
+
+
+def _oracle_per_label(labels: List[str], rows: Dict[str, Any], n_gold: Counter) -> Dict[str, Any]:
+    """Micro F1 with per-label θ chosen on these very candidates (:mod:`.calibrate`'s coordinate
+    ascent): an optimistic bound of what per-label thresholds can do with this model."""
+    from .calibrate import Scored, best_global_threshold, best_label_thresholds, evaluate_thresholds
+
+    C = len(labels)
+    correct = (rows["best"] == rows["gold"]) & (rows["gold"] < C)
+    scored = Scored(labels, set(range(sum(n_gold.values()))), list(range(len(rows["top"]))), rows["best"],
+                    rows["top"], correct, {lab: n_gold[lab] for lab in labels})
+    ths = best_label_thresholds(scored, best_global_threshold(scored))
+    res = evaluate_thresholds(scored, ths)
+    return {"thresholds": dict(zip(labels, ths)), "micro": res["micro"],
+            "per_label": {lab: res[lab] for lab in labels}}
 
 
 # -- training -------------------------------------------------------------------------------
@@ -351,6 +369,7 @@ def diagnose(config_path: Path, output: Path, *, epochs: int = 6, seed: int = 0,
         log(f"epoch {epoch}: loss {record['train_loss']:.0f}  dev P {100 * m['p']:.1f} R {100 * m['r']:.1f} "
             f"F1 {100 * m['f']:.1f}  labels hit {record['labels_with_a_hit']}/{len(pipe.labels)}  "
             f"oracle θ {record['oracle_global_theta']['theta']:.2f} -> F1 {100 * record['oracle_global_theta']['f']:.1f}"
+            f"  per-label θ (oracle) -> F1 {100 * (record['oracle_per_label_theta'] or {}).get('micro', {}).get('f', 0):.1f}"
             f"  ({train_s:.0f}s + {record['seconds_dev']:.0f}s)")
         log("   " + "  ".join(f"{lab} {100 * v['f']:.0f}({v['tp']}/{v['n_gold']})"
                               for lab, v in record["per_label"].items()))
