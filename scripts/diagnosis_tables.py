@@ -82,11 +82,41 @@ def compare(runs):
     return "\n".join(lines)
 
 
+def plot_compare(runs, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy
+
+    labels = list(next(iter(runs.values()))[0]["per_label"]) + ["micro"]
+    fig, axes = plt.subplots(1, 2, figsize=(14, 4.5))
+    w = 0.8 / len(runs)
+    for i, (name, h) in enumerate(runs.items()):
+        r = max(h, key=lambda x: x["micro"]["f"])
+        vals = [100 * r["per_label"][lab]["f"] for lab in labels[:-1]] + [100 * r["micro"]["f"]]
+        axes[0].bar(numpy.arange(len(labels)) + i * w, vals, w, label=f"{name} (epoch {r['epoch']})")
+        axes[1].plot([x["epoch"] for x in h], [100 * x["micro"]["f"] for x in h], marker="o", label=f"{name}, θ = 1")
+        axes[1].plot([x["epoch"] for x in h], [100 * x["oracle_global_theta"]["f"] for x in h], ls="--",
+                     color=axes[1].lines[-1].get_color(), label=f"{name}, global θ chosen on dev (oracle)")
+    axes[0].set_xticks(numpy.arange(len(labels)) + 0.4 - w / 2)
+    axes[0].set_xticklabels(labels, rotation=40, ha="right", fontsize=8)
+    axes[0].set_ylabel("dev F1 (%) at θ = 1, best epoch")
+    axes[0].legend(fontsize=8)
+    axes[1].set_xlabel("epoch")
+    axes[1].set_ylabel("dev micro F1 (%)")
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("folder", type=Path)
     ap.add_argument("--epoch", type=int, default=0, help="epoch of the detail tables (default: best dev F1)")
     ap.add_argument("--compare", action="append", default=[], help="NAME=DIR")
+    ap.add_argument("--plot", type=Path, default=None, help="with --compare: PNG of per-label F1 per run")
     args = ap.parse_args()
     h = load(args.folder)
     r = next(x for x in h if x["epoch"] == args.epoch) if args.epoch else max(h, key=lambda x: x["micro"]["f"])
@@ -103,6 +133,8 @@ def main():
         runs.update({c.split("=", 1)[0]: load(c.split("=", 1)[1]) for c in args.compare})
         print("\n## runs compared (each at its best dev epoch)\n")
         print(compare(runs))
+        if args.plot:
+            plot_compare(runs, args.plot)
 
 
 if __name__ == "__main__":
