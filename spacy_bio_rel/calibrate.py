@@ -37,7 +37,7 @@ from spacy.language import Language
 
 from .e2e_scorer import prf
 from .evaluate import gold_entity_examples
-from .pipeline_info import PipelineError, relation_component
+from .pipeline_info import relation_component
 from .relations import relation_keys
 from .sweep import collect_scored
 

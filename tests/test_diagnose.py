@@ -6,9 +6,8 @@ import pytest
 import spacy
 from spacy.cli._util import parse_config_overrides
 
-from conftest import REPO
+from conftest import REPO, planted_docs
 from test_training import SMALL, _write
-from conftest import planted_docs
 from spacy_bio_rel.diagnose import diagnose
 
 
