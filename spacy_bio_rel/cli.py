@@ -182,9 +182,11 @@ def convert_prodigy_cmd(
 from .experiments.cli import register as _register_experiments  # noqa: E402
 
 from .predict_cli import register as _register_predict  # noqa: E402
+from .calibrate_cli import register as _register_calibrate  # noqa: E402
 
 _register_experiments(app)  # evaluate, cv, imbalance
 _register_predict(app)  # predict
+_register_calibrate(app)  # calibrate
 
 
 def main() -> None:

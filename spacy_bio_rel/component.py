@@ -81,6 +81,7 @@ max_length = 200
         "class_weight_power": 0.0,
         "positive_weight": 1.0,
         "max_pairs_per_step": 1024,
+        "symmetric_labels": [],
         "torch_threads": 1,
         "scorer": {"@scorers": "spacy-bio-rel.relation_scorer.v1"},
     },
@@ -102,6 +103,7 @@ def make_relation_extractor(
     class_weight_power: float,
     positive_weight: float,
     max_pairs_per_step: int,
+    symmetric_labels: List[str],
     torch_threads: int,
     scorer: Optional[Callable],
 ) -> "RelationExtractor":
@@ -118,6 +120,11 @@ def make_relation_extractor(
         candidates in initialize), scaled to a mean of positive_weight over the positives; Other weighs 1.
         0.0 and 1.0: unweighted (the paper).
     max_pairs_per_step: prediction runs the model on at most this many pairs at once.
+    symmetric_labels: with ``directed``, labels whose direction carries no meaning
+        (e.g. Family, Social, Near): in training the reverse pair of such a gold
+        relation is left out (not taught as Other), and a prediction keeps only
+        the higher-scoring order of a pair predicted with such a label both ways.
+        Scoring is unchanged (directed). Default [] (the paper's approach 2).
     torch_threads: torch's intra-op threads while predicting (1, the default, stays steady when other
         processes share the cores; 0 leaves torch's own setting; see ml/threads.py).
     """
@@ -125,7 +132,8 @@ def make_relation_extractor(
         nlp.vocab, model, name, directed=directed, threshold=threshold, margin_pos=margin_pos,
         margin_neg=margin_neg, gamma=gamma, multitask=multitask, classification_loss=classification_loss,
         alpha=alpha, beta=beta, class_weight_power=class_weight_power, positive_weight=positive_weight,
-        max_pairs_per_step=max_pairs_per_step, torch_threads=torch_threads, scorer=scorer,
+        max_pairs_per_step=max_pairs_per_step, symmetric_labels=symmetric_labels, torch_threads=torch_threads,
+        scorer=scorer,
     )
 
 
@@ -154,6 +162,7 @@ class RelationExtractor(TrainablePipe):
         class_weight_power: float = 0.0,
         positive_weight: float = 1.0,
         max_pairs_per_step: int,
+        symmetric_labels: Sequence[str] = (),
         torch_threads: int = 1,
         scorer: Optional[Callable] = None,
     ):
@@ -175,7 +184,7 @@ class RelationExtractor(TrainablePipe):
             "margin_neg": float(margin_neg), "gamma": float(gamma), "multitask": bool(multitask),
             "classification_loss": classification_loss, "alpha": float(alpha), "beta": float(beta),
             "class_weight_power": float(class_weight_power), "positive_weight": float(positive_weight),
-            "class_counts": {},
+            "class_counts": {}, "symmetric_labels": sorted(set(symmetric_labels)),
             "max_pairs_per_step": int(max_pairs_per_step), "torch_threads": int(torch_threads),
             "labels": [], "type_pairs": [], "initialized": False,
         }
@@ -237,11 +246,15 @@ class RelationExtractor(TrainablePipe):
         """The model input of a training step: the predicted Docs read with the
         reference's entities (teacher forcing) and their candidates."""
         docs, ents, cands = [], [], []
+        symmetric = set(self.cfg.get("symmetric_labels") or ()) if self.cfg["directed"] else set()
         for eg in examples:
             doc_ents, _ = transfer_entities(eg.reference, eg.predicted)
             docs.append(eg.predicted)
             ents.append(doc_ents)
-            cands.append(self.candidates(eg.predicted, doc_ents))
+            doc_cands = self.candidates(eg.predicted, doc_ents)
+            if symmetric:
+                doc_cands = _without_symmetric_reverses(doc_cands, relation_index(eg.reference), symmetric)
+            cands.append(doc_cands)
         return RelInput(docs, ents, cands)
 
     def _gold(self, examples: Sequence[Example], cands: Sequence[Sequence[Candidate]]) -> numpy.ndarray:
@@ -310,7 +323,9 @@ class RelationExtractor(TrainablePipe):
         """Class index (len(labels) = Other) and confidence per pair.
 
         With a ranking loss: argmax of the class scores if the maximum is at
-        least ``threshold``, else Other (the paper's rule). With cross-entropy
+        least ``threshold``, else Other (the paper's rule); with per-label
+        thresholds in ``cfg["thresholds"]``, the argmax label c is predicted
+        iff ``s_c >= thresholds[c]``. With cross-entropy
         alone: argmax of the softmax over the labels and Other.
         """
         C = len(self.labels)
@@ -324,7 +339,14 @@ class RelationExtractor(TrainablePipe):
         s = scores[:, :C]
         best = s.argmax(1)
         top = s[numpy.arange(len(s)), best]
-        return numpy.where(top >= self.cfg["threshold"], best, C), self.confidence(top)
+        return numpy.where(top >= self.label_thresholds()[best], best, C), self.confidence(top)
+
+    def label_thresholds(self) -> numpy.ndarray:
+        """θ per label, in label order: ``cfg["thresholds"][label]`` when set
+        (``spacy-bio-rel calibrate --per-label``), else ``cfg["threshold"]``."""
+        per_label = self.cfg.get("thresholds") or {}
+        return numpy.asarray([float(per_label.get(label, self.cfg["threshold"])) for label in self.labels],
+                             dtype="float64")
 
     def set_annotations(self, docs: Iterable[Doc], predictions: Prediction) -> None:
         C = len(self.labels)
@@ -337,7 +359,8 @@ class RelationExtractor(TrainablePipe):
                     head = Span(doc, c.head[0], c.head[1], label=c.head_label)
                     tail = Span(doc, c.tail[0], c.tail[1], label=c.tail_label)
                     rels.append(Relation(head, tail, self.labels[b], float(s)))
-            set_relations(doc, rels)
+            symmetric = self.cfg.get("symmetric_labels") if self.cfg["directed"] else None
+            set_relations(doc, _one_order(rels, set(symmetric)) if symmetric else rels)
 
     # -- training ---------------------------------------------------------------
     def _loss_settings(self) -> LossSettings:
@@ -424,6 +447,10 @@ class RelationExtractor(TrainablePipe):
         self.cfg["labels"] = sorted(set(self.cfg["labels"]) | set(found))
         if OTHER in self.cfg["labels"]:
             raise ValueError(f"{OTHER!r} is reserved for 'no relation' and cannot be a relation label")
+        unknown = set(self.cfg.get("symmetric_labels") or ()) - set(self.cfg["labels"])
+        if unknown:
+            raise ValueError(f"'{self.name}': symmetric_labels {sorted(unknown)} are not relation labels of the "
+                             f"training data (labels: {self.cfg['labels']})")
         pairs = learn_type_pairs(refs, self.cfg["directed"])
         if found and not pairs:
             n_ents = sum(len(d.ents) for d in refs)
@@ -488,6 +515,28 @@ class RelationExtractor(TrainablePipe):
         }
         util.from_bytes(bytes_data, deserialize, exclude)
         return self
+
+
+def _without_symmetric_reverses(cands: List[Candidate], index, symmetric) -> List[Candidate]:
+    """Leave out a candidate that is no gold relation itself but the reverse of a
+    gold relation whose label is in ``symmetric``."""
+    return [c for c in cands if (c.head_chars, c.tail_chars) in index
+            or index.get((c.tail_chars, c.head_chars)) not in symmetric]
+
+
+def _one_order(rels: List[Relation], symmetric) -> List[Relation]:
+    """Of a pair predicted with the same symmetric label in both orders, keep the
+    higher-scoring order (the first on a tie)."""
+    best: Dict[Tuple, int] = {}
+    for i, r in enumerate(rels):
+        if r.label not in symmetric:
+            continue
+        a, b = (r.head.start_char, r.head.end_char), (r.tail.start_char, r.tail.end_char)
+        key = (min(a, b), max(a, b), r.label)
+        if key not in best or r.score > rels[best[key]].score:
+            best[key] = i
+    keep = set(best.values())
+    return [r for i, r in enumerate(rels) if r.label not in symmetric or i in keep]
 
 
 def _check_listeners(model: Model, nlp: Language, name: str) -> None:

@@ -116,6 +116,84 @@ def total_loss(class_scores: torch.Tensor, id_logits: torch.Tensor, gold: torch.
     return loss
 
 
+def loss_terms(class_scores: torch.Tensor, id_logits: torch.Tensor, gold: torch.Tensor, s: LossSettings) -> dict:
+    """The terms of :func:`total_loss` per instance, unweighted, as numpy arrays (P,).
+
+    Keys: ``identification`` (loss1, zero when not multi-task), ``ranking_pos``
+    (L+, zero for Other), ``ranking_neg`` (L-), ``cross_entropy`` (zero unless
+    the classification loss includes it). ``alpha * identification + beta *
+    (ranking_pos + ranking_neg + cross_entropy)`` summed over instances equals
+    :func:`total_loss`. For diagnostics; no gradient.
+    """
+    with torch.no_grad():
+        P = class_scores.shape[0]
+        zeros = torch.zeros(P, dtype=class_scores.dtype, device=class_scores.device)
+        C = s.n_labels
+        out = {"identification": zeros, "ranking_pos": zeros, "ranking_neg": zeros, "cross_entropy": zeros}
+        if P == 0:
+            return {k: v.cpu().numpy() for k, v in out.items()}
+        positive = gold < C
+        if s.classification_loss in ("ranking", "both"):
+            scores = class_scores[:, :C]
+            rows = torch.arange(P, device=scores.device)
+            safe_gold = torch.where(positive, gold, torch.zeros_like(gold))
+            s_pos = scores[rows, safe_gold]
+            out["ranking_pos"] = F.softplus(s.gamma * (s.margin_pos - s_pos)) * positive
+            wrong = scores.masked_fill(F.one_hot(safe_gold, C).bool() & positive[:, None], float("-inf"))
+            if C == 1:
+                s_neg = torch.where(positive, torch.full_like(s_pos, float("-inf")), scores[:, 0])
+            else:
+                s_neg = wrong.max(1).values
+            out["ranking_neg"] = F.softplus(s.gamma * (s.margin_neg + s_neg))
+        if s.classification_loss in ("cross_entropy", "both"):
+            out["cross_entropy"] = F.cross_entropy(class_scores, gold, reduction="none")
+        if s.multitask:
+            out["identification"] = F.cross_entropy(id_logits, positive.long(), reduction="none")
+        return {k: v.detach().cpu().numpy() for k, v in out.items()}
+
+
+def loss_term_gradients(class_scores: torch.Tensor, id_logits: torch.Tensor, gold: torch.Tensor, s: LossSettings) -> dict:
+    """Per instance, the L1 norm of each term's gradient with respect to that
+    instance's scores (class scores for the classification terms, the two
+    identification logits for loss1), unweighted: how hard each term pulls on
+    each instance. Keys as :func:`loss_terms`."""
+    P = class_scores.shape[0]
+    out = {}
+    for name in ("identification", "ranking_pos", "ranking_neg", "cross_entropy"):
+        cs = class_scores.detach().clone().requires_grad_(True)
+        il = id_logits.detach().clone().requires_grad_(True)
+        with torch.enable_grad():
+            term = _term(cs, il, gold, s, name)
+            if term is None or P == 0:
+                out[name] = numpy.zeros(P, dtype="float32")
+                continue
+            term.sum().backward()
+        g = il.grad if name == "identification" else cs.grad
+        out[name] = g.abs().sum(1).detach().cpu().numpy()
+    return out
+
+
+def _term(cs, il, gold, s: LossSettings, name: str):
+    C = s.n_labels
+    P = cs.shape[0]
+    positive = gold < C
+    if name == "identification":
+        return F.cross_entropy(il, positive.long(), reduction="none") if s.multitask else None
+    if name == "cross_entropy":
+        return F.cross_entropy(cs, gold, reduction="none") if s.classification_loss in ("cross_entropy", "both") else None
+    if s.classification_loss not in ("ranking", "both"):
+        return None
+    scores = cs[:, :C]
+    rows = torch.arange(P, device=scores.device)
+    safe_gold = torch.where(positive, gold, torch.zeros_like(gold))
+    if name == "ranking_pos":
+        return F.softplus(s.gamma * (s.margin_pos - scores[rows, safe_gold])) * positive
+    wrong = scores.masked_fill(F.one_hot(safe_gold, C).bool() & positive[:, None], float("-inf"))
+    if C == 1:
+        return F.softplus(s.gamma * (s.margin_neg + scores[:, 0])) * ~positive
+    return F.softplus(s.gamma * (s.margin_neg + wrong.max(1).values))
+
+
 def loss_and_gradient(classes, ident, gold, settings: LossSettings):
     """Loss of one step and its gradients with respect to the network outputs.
 

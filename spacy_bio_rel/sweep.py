@@ -102,13 +102,19 @@ def best_cutoff(gold: Collection[Hashable], predicted: Sequence[ScoredKey]) -> O
 
 @contextlib.contextmanager
 def threshold_lowered(pipe) -> Iterator[None]:
-    """Set ``pipe.cfg["threshold"]`` to ``-inf`` inside the block, restore it after."""
+    """Set ``pipe.cfg["threshold"]`` (and any per-label ``thresholds``) to
+    ``-inf`` inside the block, restore them after."""
     saved = pipe.cfg["threshold"]
+    saved_per_label = pipe.cfg.get("thresholds")
     pipe.cfg["threshold"] = -math.inf
+    if saved_per_label is not None:
+        pipe.cfg["thresholds"] = {}
     try:
         yield
     finally:
         pipe.cfg["threshold"] = saved
+        if saved_per_label is not None:
+            pipe.cfg["thresholds"] = saved_per_label
 
 
 def collect_scored(

@@ -248,3 +248,38 @@ def test_class_weights_use_the_counts_recorded_in_initialize():
     mean = (counts[pipe.labels[0]] * weights[0] + counts[pipe.labels[1]] * weights[1]) / positives
     assert mean == pytest.approx(2.0)
     assert trained().get_pipe("relation_extractor")._loss_settings().class_weights is None
+def test_symmetric_labels_leave_the_reverse_pair_out_of_training_and_keep_one_order(nlp_en):
+    from spacy_bio_rel.relations import Relation
+    from spacy.tokens import Span
+
+    words = ["Anna", "met", "Bert", "in", "Oslo"]
+    ents = [(0, 1, "PER"), (2, 3, "PER"), (4, 5, "LOC")]
+    doc = make_doc(nlp_en, words, ents, [(0, 1, "Knows"), (0, 2, "In")])
+    examples = gold_examples([doc])
+    model = dict(SMALL_MODEL)
+    counts = {}
+    for symmetric in ([], ["Knows"]):
+        nlp = spacy.blank("en")
+        pipe = nlp.add_pipe("relation_extractor", config={"model": model, "symmetric_labels": symmetric})
+        nlp.initialize(lambda: examples)
+        X = pipe.training_input(examples)
+        keys = {(c.head, c.tail) for c in X.cands[0]}
+        counts[tuple(symmetric)] = len(keys)
+        assert ((0, 1), (2, 3)) in keys  # the gold relation stays
+        assert (((2, 3), (0, 1)) in keys) is not bool(symmetric)  # its reverse: Other, or left out
+        assert pipe.cfg["symmetric_labels"] == symmetric
+        nlp.update(examples, sgd=nlp.create_optimizer())  # trains either way
+    assert counts[()] == counts[("Knows",)] + 1
+    # prediction: both orders predicted Knows -> only the higher-scoring one is kept
+    pred = doc.copy()
+    a, b, c = (Span(pred, s, e, label=lab) for s, e, lab in ents)
+    from spacy_bio_rel.component import _one_order
+    rels = [Relation(a, b, "Knows", 0.6), Relation(b, a, "Knows", 0.9), Relation(a, c, "In", 0.5),
+            Relation(c, a, "In", 0.4)]
+    kept = _one_order(rels, {"Knows"})
+    assert [(r.head.text, r.tail.text, r.label) for r in kept] == [("Bert", "Anna", "Knows"), ("Anna", "Oslo", "In"),
+                                                                  ("Oslo", "Anna", "In")]
+    nlp = spacy.blank("en")
+    nlp.add_pipe("relation_extractor", config={"model": model, "symmetric_labels": ["Nope"]})
+    with pytest.raises(ValueError, match="symmetric_labels"):
+        nlp.initialize(lambda: examples)

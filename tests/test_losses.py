@@ -97,3 +97,36 @@ def test_weighted_loss_is_the_weighted_sum_of_instance_losses():
     assert float(total_loss(scores, ident, gold, weighted)) == pytest.approx(float(expected), rel=1e-5)
     assert float(total_loss(scores, ident, gold, LossSettings(n_labels=2, class_weights=(1.0, 1.0, 1.0)))) == \
         pytest.approx(float(total_loss(scores, ident, gold, plain)), rel=1e-6)
+def test_loss_terms_per_instance_add_up_to_total_loss():
+    from spacy_bio_rel.losses import loss_terms
+
+    torch.manual_seed(0)
+    s = torch.randn(6, 4)
+    ident = torch.randn(6, 2)
+    gold = torch.tensor([0, 3, 4, 4, 1, 4])  # 4 = Other
+    for cl in ("ranking", "both"):
+        st = LossSettings(n_labels=4, classification_loss=cl, alpha=0.7, beta=1.3, margin_pos=4.5, margin_neg=-0.5)
+        scores = s if cl == "ranking" else torch.randn(6, 5)
+        terms = loss_terms(scores, ident, gold, st)
+        assert set(terms) == {"identification", "ranking_pos", "ranking_neg", "cross_entropy"}
+        assert all(v.shape == (6,) for v in terms.values())
+        assert (terms["ranking_pos"][gold.numpy() == 4] == 0).all()
+        total = st.alpha * terms["identification"].sum() + st.beta * (
+            terms["ranking_pos"].sum() + terms["ranking_neg"].sum() + terms["cross_entropy"].sum())
+        assert total == pytest.approx(total_loss(scores, ident, gold, st).item(), rel=1e-5)
+
+
+def test_loss_term_gradients_match_the_formula():
+    from spacy_bio_rel.losses import loss_term_gradients
+
+    s = torch.tensor([[3.0, -1.0, 0.5], [0.2, 1.5, -0.3]])
+    ident = torch.zeros(2, 2)
+    gold = torch.tensor([0, 3])
+    st = LossSettings(n_labels=3, margin_pos=2.5, margin_neg=0.5, gamma=2.0)
+    g = loss_term_gradients(s, ident, gold, st)
+    sig = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
+    assert g["ranking_pos"][0] == pytest.approx(2 * sig(2 * (2.5 - 3.0)), rel=1e-5)
+    assert g["ranking_pos"][1] == 0
+    assert g["ranking_neg"][1] == pytest.approx(2 * sig(2 * (0.5 + 1.5)), rel=1e-5)
+    assert g["identification"][0] == pytest.approx(1.0, rel=1e-5)  # |p - onehot| over 2 logits at p = 0.5
+    assert (g["cross_entropy"] == 0).all()
