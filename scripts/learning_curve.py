@@ -10,6 +10,9 @@ finished runs are skipped on a rerun. Writes ``NAME.json``, ``NAME.md`` and
         --sizes 50 100 200 400 0 --train corpus/conll04/train.spacy --dev corpus/conll04/dev.spacy \\
         --output results/learning_curve/before --report docs/results --name learning_curve_before \\
         --set vars.directed=true
+    # then one table and plot of several reports (series named with --label CONFIG+eval10 when made):
+    python scripts/learning_curve.py --combine learning_curve_before learning_curve_after --name learning_curve \
+        --configs - --train corpus/conll04/train.spacy --dev corpus/conll04/dev.spacy --output - --report docs/results
 """
 import argparse
 import json
@@ -73,13 +76,13 @@ def run_one(config, n, subset, args):
 
 def table(points, title):
     lines = [title, "",
-             "| config | train docs | steps (per epoch) | eval every | best step | P | R | F1 | predicted / gold "
+             "| config (settings) | train docs | steps (per epoch) | eval every | best step | P | R | F1 | predicted / gold "
              "| labels predicted | degenerate | model-last F1 (degenerate) | dev unknown words |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for p in points:
         b, last = p["best"], p["last"]
         lines.append(
-            f"| {p['config']} | {p['docs']} | {p['steps']} ({p['steps_per_epoch']}) | {p['eval_frequency']} "
+            f"| {p.get('label', p['config'])} | {p['docs']} | {p['steps']} ({p['steps_per_epoch']}) | {p['eval_frequency']} "
             f"| {p['best_step']}{' (untrained)' if p['best_step'] == 0 else ''} "
             f"| {100 * b['p']:.1f} | {100 * b['r']:.1f} | **{100 * b['f']:.1f}** | {b['n_pred']} / {b['n_gold']} "
             f"| {b['labels_predicted']} | {b['degenerate'] or 'no'} "
@@ -92,8 +95,8 @@ def plot(points, path, title):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    for config in dict.fromkeys(p["config"] for p in points):
-        ps = sorted((p for p in points if p["config"] == config), key=lambda p: p["docs"])
+    for config in dict.fromkeys(p.get("label", p["config"]) for p in points):
+        ps = sorted((p for p in points if p.get("label", p["config"]) == config), key=lambda p: p["docs"])
         ax.plot([p["docs"] for p in ps], [100 * p["best"]["f"] for p in ps], marker="o", label=config)
         for p in ps:
             if p["best"]["degenerate"]:
@@ -121,15 +124,18 @@ def main():
     ap.add_argument("--title", default="")
     ap.add_argument("--set", action="append", default=[], help="extra override KEY=VALUE (repeatable)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--label", default="", help="series name in the table and plot (CONFIG = the config name)")
+    ap.add_argument("--combine", nargs="+", default=[], help="only merge these reports (NAME.json in --report)")
     args = ap.parse_args()
     docs = read_docbin_docs(args.train, spacy.blank("en"))
-    points = []
-    for n in args.sizes:
+    points = [p for name in args.combine for p in json.loads((Path(args.report) / f"{name}.json").read_text())]
+    for n in [] if args.combine else args.sizes:
         subset = Path(args.output) / "subsets" / f"train_{n or 'all'}.spacy"
         n_docs = write_subset(docs, n, subset) if not subset.exists() else (n or len(docs))
         for config in args.configs:
             point = run_one(config, n, subset, args)
             point["docs"] = n_docs
+            point["label"] = args.label.replace("CONFIG", config) if args.label else config
             points.append(point)
     gold_labels = len({r.label for d in read_docbin_docs(args.dev, spacy.blank("en")) for r in get_relations(d)})
     for point in points:  # the verdict again, in case its rule changed since the run

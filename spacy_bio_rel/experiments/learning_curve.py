@@ -79,15 +79,16 @@ def best_step(rows: List[Tuple[int, float]]) -> Optional[int]:
 
 def degeneracy(label_counts: Dict[str, int], n_gold: int, gold_labels: int,
                candidates: Optional[int] = None) -> Optional[str]:
-    """``"nothing"``, ``"every pair"``, ``"one label"`` or None (not degenerate); see the module docstring."""
+    """``"nothing"``, ``"one label"``, ``"every pair"`` (or both) or None (not degenerate); see the module docstring."""
     n_pred = sum(label_counts.values())
     if n_pred == 0 or n_pred < NOTHING_SHARE * n_gold:
         return "nothing"
-    if candidates and n_pred >= EVERY_PAIR_SHARE * candidates:
-        return "every pair"
+    verdicts = []
     if gold_labels > 1 and max(label_counts.values()) >= ONE_LABEL_SHARE * n_pred:
-        return "one label"
-    return None
+        verdicts.append("one label")
+    if candidates and n_pred >= EVERY_PAIR_SHARE * candidates:
+        verdicts.append("every pair")
+    return ", ".join(verdicts) or None
 
 
 def describe_predictions(nlp: Language, dev_path: Union[str, Path],

@@ -53,6 +53,7 @@ def test_degeneracy():
     assert degeneracy({"Work_For": 1500}, n_gold=100, gold_labels=5) == "one label"
     assert degeneracy({"Kill": 1500, "Live_In": 2}, n_gold=100, gold_labels=5) == "one label"
     assert degeneracy({"Kill": 800, "Live_In": 700}, n_gold=100, gold_labels=5, candidates=1502) == "every pair"
+    assert degeneracy({"Kill": 1502}, n_gold=100, gold_labels=5, candidates=1502) == "one label, every pair"
     assert degeneracy({"Work_For": 60, "Live_In": 10}, n_gold=100, gold_labels=5, candidates=1502) is None
     assert degeneracy({"Work_For": 60}, n_gold=100, gold_labels=1) is None
 
