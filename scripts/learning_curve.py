@@ -48,7 +48,7 @@ def overrides_of(sets):
 def run_one(config, n, subset, args):
     out = Path(args.output) / f"n{n}"
     result = train_table.run((config, "none"), Namespace(output=str(out), set=args.set, train=str(subset),
-                                                         dev=args.dev, threads=args.threads))
+                                                         dev=args.select_dev or args.dev, threads=args.threads))
     run_dir = out / f"{config}__none"
     summary = run_dir / "curve_point.json"
     if summary.exists():
@@ -60,7 +60,8 @@ def run_one(config, n, subset, args):
     per_epoch = steps_per_epoch(examples, batcher["size"], batcher["tolerance"], batcher["directed"])
     rows = eval_rows((run_dir / "train.log").read_text())
     point = {
-        "config": config, "size": n, "overrides": args.set, "train_seconds": result["train_seconds"],
+        "config": config, "size": n, "overrides": args.set, "select_dev": args.select_dev or args.dev,
+        "train_seconds": result["train_seconds"],
         "steps_per_epoch": per_epoch, "max_epochs": training["max_epochs"], "max_steps": training["max_steps"],
         "eval_frequency": training["eval_frequency"],
         "steps": total_steps(per_epoch, training["max_epochs"], training["max_steps"]),
@@ -122,6 +123,8 @@ def main():
     ap.add_argument("--report", required=True, help="folder for NAME.json/.md/.png")
     ap.add_argument("--name", default="learning_curve")
     ap.add_argument("--title", default="")
+    ap.add_argument("--select-dev", default=None,
+                    help="dev set that picks model-best (default --dev); the figures are on --dev")
     ap.add_argument("--set", action="append", default=[], help="extra override KEY=VALUE (repeatable)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--label", default="", help="series name in the table and plot (CONFIG = the config name)")
