@@ -100,15 +100,19 @@ def plot(points, path, title):
         ps = sorted((p for p in points if p.get("label", p["config"]) == config), key=lambda p: p["docs"])
         ax.plot([p["docs"] for p in ps], [100 * p["best"]["f"] for p in ps], marker="o", label=config)
         for p in ps:
-            if p["best"]["degenerate"]:
+            if p["best"]["degenerate"]:  # a red x
                 ax.annotate("x", (p["docs"], 100 * p["best"]["f"]), color="red", ha="center", va="center",
                             fontsize=14)
     ax.set_xscale("log")
+    sizes = sorted({p["docs"] for p in points})
+    ax.set_xticks(sizes)
+    ax.set_xticklabels([str(n) for n in sizes])
+    ax.minorticks_off()
     ax.set_xlabel("training sentences (first N of CoNLL04 train)")
     ax.set_ylabel("dev micro F1 (model-best)")
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
