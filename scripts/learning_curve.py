@@ -98,7 +98,8 @@ def plot(points, path, title):
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for config in dict.fromkeys(p.get("label", p["config"]) for p in points):
         ps = sorted((p for p in points if p.get("label", p["config"]) == config), key=lambda p: p["docs"])
-        ax.plot([p["docs"] for p in ps], [100 * p["best"]["f"] for p in ps], marker="o", label=config)
+        ax.plot([p["docs"] for p in ps], [100 * p["best"]["f"] for p in ps], marker="o", label=config,
+                linestyle="--" if "shipped" in config else "-")
         for p in ps:
             if p["best"]["degenerate"]:  # a red x
                 ax.annotate("x", (p["docs"], 100 * p["best"]["f"]), color="red", ha="center", va="center",
