@@ -89,3 +89,34 @@ def test_spacy_train_with_a_shared_tok2vec(tmp_path, lang, config):
     assert "tok2vec" in loaded.pipe_names and loaded.pipe_names[-1] == "relation_extractor"
     listener = loaded.get_pipe("relation_extractor").model.get_ref("tok2vec")
     assert listener.upstream_name == "tok2vec"
+
+
+def test_small_data_config_is_en_wordwise_trained_by_steps_with_frequent_dev_checks(tmp_path):
+    """configs/en_small.cfg (issue 14): en_wordwise.cfg's component and network (every word kept), trained for
+    a number of steps with a dev check every few steps, so a set of a few dozen sentences, one batch an
+    epoch, still gets a trained model-best instead of the step-0 network."""
+    from spacy.util import load_config
+    from spacy_bio_rel.experiments.learning_curve import best_step, eval_rows
+
+    wordwise, small = (load_config(REPO / "configs" / c) for c in ("en_wordwise.cfg", "en_small.cfg"))
+    model = dict(small["components"]["relation_extractor"]["model"], min_freq=2)
+    assert model == wordwise["components"]["relation_extractor"]["model"]
+    assert small["components"]["relation_extractor"]["model"]["min_freq"] == 1
+    component = {k: v for k, v in small["components"]["relation_extractor"].items() if k != "model"}
+    assert component == {k: v for k, v in wordwise["components"]["relation_extractor"].items() if k != "model"}
+    assert small["training"]["max_epochs"] == 0 and small["training"]["max_steps"] == 1000
+    assert small["training"]["eval_frequency"] == 20
+
+    docs = planted_docs(spacy.blank("en"), 24)
+    _write(docs[:16], tmp_path / "train.spacy")  # 96 ordered pairs: one batch, one step an epoch
+    _write(docs[16:], tmp_path / "dev.spacy")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "spacy", "train", str(REPO / "configs" / "en_small.cfg"), "--output", str(out),
+           "--paths.train", str(tmp_path / "train.spacy"), "--paths.dev", str(tmp_path / "dev.spacy"),
+           "--vars.directed", "true", "--training.max_steps", "40"] + SMALL[:-4]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-3000:]
+    rows = eval_rows(res.stdout)
+    assert [step for step, _ in rows] == [0, 20, 40]
+    assert best_step(rows) > 0
+    assert json.loads((out / "model-best" / "meta.json").read_text())["performance"]["rel_micro_f"] > rows[0][1]
