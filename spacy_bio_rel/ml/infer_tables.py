@@ -3,7 +3,11 @@
 Training builds the tap tables of :class:`~.torch_model.BioTagCNN` every
 step (the weights change, and gradients flow through them). At prediction
 the weights are fixed, so this module builds them once and keeps them until
-a weight changes (keyed on every parameter's storage and version counter):
+a weight changes: the network drops them on every forward pass with
+gradients (a training step; Thinc's optimiser then writes the weights in
+place, unseen by torch's version counters), and they are rebuilt when a
+parameter's storage or version counter changes (``load_state_dict``,
+``to(device)``, in-place edits):
 
 - the unit and tag tap tables, for the whole vocabulary (no ``unique`` per
   batch, no matrix product per batch); one table, so a sentence position

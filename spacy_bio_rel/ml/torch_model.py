@@ -193,6 +193,11 @@ class BioTagCNN(nn.Module):
         batch's tokens; ``unit_tokens`` (S, N): the row each unit reads (-1:
         padding). Both required iff ``dense_width > 0``."""
         use_fast = self.fast if fast is None else fast
+        if torch.is_grad_enabled():
+            # a training step: the optimiser then changes the weights in place (Thinc assigns
+            # ``param.data`` an array it updated in place, which no version counter sees), so the
+            # prediction tables are dropped here and rebuilt by the next prediction
+            self._tables = None
         dense = self._dense_input(token_vectors, unit_tokens)
         if pair_e1.shape[0] == 0:
             h = self.conv_bias.new_zeros((0, self.hidden.out_features))

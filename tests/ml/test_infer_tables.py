@@ -79,3 +79,28 @@ def test_longer_sentences_extend_the_position_tables():
         assert_same(*predict_both(m, random_batch(2, [3 * reach + 7], long_entities=True)))
     assert m._tables.reach > reach
     assert isinstance(m._tables, InferenceTables)
+
+
+def test_predictions_between_training_steps_follow_the_weights():
+    """spaCy evaluates during training: after an optimiser step (Thinc writes the
+    weights in place) prediction must not use the tables of the old weights."""
+    import numpy
+    import spacy
+    from test_component import SMALL_MODEL, gold_examples
+    from conftest import planted_docs
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("relation_extractor", config={"model": SMALL_MODEL})
+    examples = gold_examples(planted_docs(nlp, 16))
+    optimizer = nlp.initialize(lambda: examples)
+    pipe = nlp.get_pipe("relation_extractor")
+    net = pipe.model.get_ref("network").shims[0]._model
+    docs = [eg.predicted for eg in examples]
+    for _ in range(3):
+        _, with_tables = pipe.predict(docs)
+        net.prediction_tables = False
+        _, exact = pipe.predict(docs)
+        net.prediction_tables = True
+        for a, b in zip(with_tables, exact):
+            numpy.testing.assert_allclose(a, b, atol=1e-5)
+        nlp.update(examples, sgd=optimizer)
