@@ -150,7 +150,7 @@ def speed(args) -> None:
         for w in workers:
             w.close()
     keys = [f"{l}, {t} thread{'s' if t > 1 else ''}" for l, t in CONDITIONS]
-    print(f"\nsentences/s, median of {args.repeats} (CoNLL04-style input: {workers[0].sentences} sentences)")
+    print(f"\nsentences/s, median of {args.repeats} ({args.data}: {workers[0].sentences} sentences)")
     print("| implementation | " + " | ".join(keys) + " |")
     print("|---|" + "---|" * len(keys))
     for name in results:
