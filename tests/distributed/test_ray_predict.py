@@ -39,6 +39,18 @@ def without_id(records):
     return [{k: v for k, v in r.items() if k != ID_KEY} for r in records]
 
 
+def rounded(records):
+    """Scores to 4 decimals: a pair's score can differ in the last float bits with
+    the size of the model call it is in (matrix kernels chosen by shape), and
+    Ray batches the documents differently from a local run."""
+    out = []
+    for r in records:
+        r = dict(r)
+        r["relations"] = [{**rel, "score": round(rel["score"], 4)} for rel in r.get("relations", [])]
+        out.append(r)
+    return out
+
+
 def test_ray_records_equal_local_records(ray_local, model, tmp_path):
     """jsonl shards with blank lines and extra keys, a .txt file, a Parquet file: the local records."""
     pq = pytest.importorskip("pyarrow.parquet")
@@ -68,7 +80,7 @@ def test_ray_records_equal_local_records(ray_local, model, tmp_path):
     assert report.n_docs == len(records) == 30 + 7 + 9
     assert len(list((tmp_path / "out").glob("part-*.jsonl"))) == 5  # 46 records, 10 per shard
     # input order, and every record is the local one plus "_input": FILE:LINE (or Parquet row)
-    assert without_id(records) == local["a.jsonl"] + local["b.txt"] + local["c.parquet"]
+    assert rounded(without_id(records)) == rounded(local["a.jsonl"] + local["b.txt"] + local["c.parquet"])
     ids = [r[ID_KEY] for r in records]
     assert ids[:6] == ["a.jsonl:1", "a.jsonl:2", "a.jsonl:3", "a.jsonl:4", "a.jsonl:7", "a.jsonl:8"]
     assert ids[30] == "b.txt:1" and ids[-1] == "c.parquet:9" and len(set(ids)) == len(ids)
@@ -78,7 +90,7 @@ def test_ray_records_equal_local_records(ray_local, model, tmp_path):
     # Parquet output: the same records as columns
     predict_ray(model, src / "b.txt", tmp_path / "out.parquet", batch_size=4, progress=False)
     table = pq.read_table(tmp_path / "out.parquet").to_pylist()
-    assert [{k: r[k] for k in ("text", "entities", "relations")} for r in table] == local["b.txt"]
+    assert rounded([{k: r[k] for k in ("text", "entities", "relations")} for r in table]) == rounded(local["b.txt"])
 
 
 def test_a_worker_killed_mid_run_loses_and_repeats_nothing(ray_local, model, tmp_path):
