@@ -30,7 +30,7 @@ parameter's storage or version counter changes (``load_state_dict``,
 the folded sums differ from the per-tap sums by rounding only (checked to
 1e-5 by ``tests/ml/test_infer_tables.py``).
 """
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -45,6 +45,7 @@ class InferenceTables:
 
     def __init__(self):
         self.key: Optional[Tuple] = None
+        self.blocks: Dict[str, torch.Tensor] = {}  # the filter taps per input block (BioTagCNN.kernel_blocks)
         self.shared: Optional[torch.Tensor] = None  # (rows * T + T, F): unit rows, then tag rows
         self.n_units = 0
         self.n_tags = 0
@@ -59,28 +60,17 @@ class InferenceTables:
         if net.pos1_emb is not None and N - 1 > self.reach:
             self._build_positions(net, max(N - 1, 2 * self.reach, 64))
 
-    def _blocks(self, net) -> List[torch.Tensor]:
-        widths = [e.embedding_dim for e in (net.word_emb, net.tag_emb) if e is not None]
-        widths += [net.dense_width] if net.dense_width else []
-        widths += [e.embedding_dim for e in (net.pos1_emb, net.pos2_emb) if e is not None]
-        return list(torch.split(net._tap_kernel().detach(), widths, 0))
-
     def _build_shared(self, net) -> None:
-        blocks = iter(self._blocks(net))
+        self.blocks = {name: block.detach() for name, block in net.kernel_blocks().items()}
         parts = []
-        T = net._n_taps
         self.n_units = self.n_tags = 0
         if net.word_emb is not None:
-            table = net._tap_table(net.word_emb.weight.detach(), next(blocks))
+            parts.append(net._tap_table(net.word_emb.weight.detach(), self.blocks["word"]))
             self.n_units = net.word_emb.num_embeddings
-            parts.append(table)
         if net.tag_emb is not None:
-            table = net._tap_table(net.tag_emb.weight.detach(), next(blocks))
+            parts.append(net._tap_table(net.tag_emb.weight.detach(), self.blocks["tag"]))
             self.n_tags = net.tag_emb.num_embeddings
-            parts.append(table)
         self.shared = torch.cat(parts, 0) if parts else None
-        self._pos_blocks = list(blocks)[-2:] if net.pos1_emb is not None else []
-        del T
 
     def _build_positions(self, net, reach: int) -> None:
         T, left, maxd = net._n_taps, net._max_left, net.max_distance
@@ -88,7 +78,7 @@ class InferenceTables:
         taps = torch.arange(T, device=z.device)
         ids = (z[:, None] + taps[None, :] - left).clamp(-maxd, maxd) + maxd  # (Z, T)
         GH, Cs = [], []
-        for emb, block in ((net.pos1_emb, self._pos_blocks[0]), (net.pos2_emb, self._pos_blocks[1])):
+        for emb, block in ((net.pos1_emb, self.blocks["pos1"]), (net.pos2_emb, self.blocks["pos2"])):
             width, _, F_ = block.shape
             P = (emb.weight.detach().double() @ block.double().reshape(width, T * F_)).view(-1, T, F_)
             vals = P[ids, taps[None, :]]  # (Z, T, F)

@@ -36,7 +36,7 @@ and the non-linearity (tanh or relu, both non-decreasing) is applied after
 max-pooling: ``max_i g(x_i + b) == g(max_i x_i + b)``. Same parameters, same
 mathematics, far less work per pair.
 """
-from typing import Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -265,30 +265,27 @@ class BioTagCNN(nn.Module):
             return self.pool_predict(words, tags, lengths, ent_sent, ent_start, ent_end, pair_e1, pair_e2, dense)
         N = words.shape[1]
         lengths_e = lengths.index_select(0, ent_sent)
-        widths = [e.embedding_dim for e in (self.word_emb, self.tag_emb) if e is not None]
-        widths += [self.dense_width] if self.dense_width else []
-        widths += [e.embedding_dim for e in (self.pos1_emb, self.pos2_emb) if e is not None]
-        blocks = iter(torch.split(self._tap_kernel(), widths, 0))
+        blocks = self.kernel_blocks()
         sources = []
         if self.word_emb is not None:
             uniq, inv = torch.unique(words, return_inverse=True)  # only the units in this batch
-            sources.append(self._tap_table(self.word_emb(uniq), next(blocks)))
+            sources.append(self._tap_table(self.word_emb(uniq), blocks["word"]))
             sources.append(self._tap_ids(self._unit_rows(inv), lengths, len(uniq)))
         else:
             sources += [None, None]
         if self.tag_emb is not None:
-            sources.append(self._tap_table(self.tag_emb.weight, next(blocks)))
+            sources.append(self._tap_table(self.tag_emb.weight, blocks["tag"]))
             sources.append(self._tap_ids(self._unit_rows(tags), lengths, self.tag_emb.num_embeddings))
         else:
             sources += [None, None]
-        dense_map = self._dense_map(dense, next(blocks)) if self.dense_width else None
+        dense_map = self._dense_map(dense, blocks["dense"]) if self.dense_width else None
         if self.pos1_emb is not None:
             # only the distances a sentence of N units can produce
             lo = max(0, self.max_distance - (N - 1))
             hi = min(self.pos1_emb.num_embeddings, self.max_distance + N)
             ids = self._tap_ids(self._distance_rows(ent_start, ent_end, N) - lo, lengths_e, hi - lo)
-            for emb in (self.pos1_emb, self.pos2_emb):
-                sources += [self._tap_table(emb.weight[lo:hi], next(blocks)), ids]
+            for emb, name in ((self.pos1_emb, "pos1"), (self.pos2_emb, "pos2")):
+                sources += [self._tap_table(emb.weight[lo:hi], blocks[name]), ids]
         else:
             sources += [None, None, None, None]
         pooled = pair_max_pool_tables(*sources, ent_sent, lengths_e, pair_e1, pair_e2, self._tap_cols, dense_map)
@@ -305,9 +302,7 @@ class BioTagCNN(nn.Module):
         lengths_e = lengths.index_select(0, ent_sent)
         C = tables.sentence_part(self, words, tags, lengths)
         if self.dense_width:
-            kernel = torch.split(self._tap_kernel(), [self.shared_width - self.dense_width, self.dense_width,
-                                                      self._kernel_rows() - self.shared_width], 0)[1]
-            D = self._dense_map(dense, kernel)
+            D = self._dense_map(dense, tables.blocks["dense"])
             C = D if C is None else C.add_(D)
         A = None if C is None else C.index_select(0, ent_sent)
         B = None
@@ -320,9 +315,6 @@ class BioTagCNN(nn.Module):
         pooled, _ = max_pool_pairs(A, B, pair_e1, pair_e2, lengths_e, with_argmax=False)
         return self.act(pooled + self.conv_bias)
 
-    def _kernel_rows(self) -> int:
-        return self.conv_weights[0].shape[1]
-
     def _dense_map(self, dense: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
         """Ordinary convolution of the dense channel over each sentence: (S, N, Ftot).
 
@@ -333,6 +325,15 @@ class BioTagCNN(nn.Module):
         T, left = self._n_taps, self._max_left
         x = F.pad(dense.transpose(1, 2), (left, T - 1 - left))  # (S, W, N + T - 1)
         return F.conv1d(x, kernel.permute(2, 0, 1)).transpose(1, 2)
+
+    def kernel_blocks(self) -> Dict[str, torch.Tensor]:
+        """:meth:`_tap_kernel` split by input block: ``word``, ``tag``, ``dense``,
+        ``pos1``, ``pos2`` (the blocks the network has), each (width, T, Ftot)."""
+        parts = [("word", self.word_emb), ("tag", self.tag_emb), ("dense", self.dense_width or None),
+                 ("pos1", self.pos1_emb), ("pos2", self.pos2_emb)]
+        present = [(name, part) for name, part in parts if part is not None]
+        widths = [self.dense_width if name == "dense" else part.embedding_dim for name, part in present]
+        return dict(zip([name for name, _ in present], torch.split(self._tap_kernel(), widths, 0)))
 
     def _tap_kernel(self) -> torch.Tensor:
         """All windows' filters as one (in_width, T, Ftot) tensor over T common taps.
