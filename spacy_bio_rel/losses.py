@@ -4,7 +4,7 @@ Gold labels are class indices ``0..C-1`` for the relation labels and ``C``
 for Other. All losses are sums over the batch, as in the paper.
 """
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy
 import torch
@@ -14,18 +14,16 @@ from thinc.api import torch2xp, xp2torch
 CLASSIFICATION_LOSSES = ("ranking", "cross_entropy", "both")
 
 
-def ranking_loss(scores: torch.Tensor, gold: torch.Tensor, margin_pos: float, margin_neg: float, gamma: float,
-                 weights: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """dos Santos et al. (2015) pairwise ranking loss, summed over instances.
+def ranking_terms(scores: torch.Tensor, gold: torch.Tensor, margin_pos: float, margin_neg: float,
+                  gamma: float) -> Tuple[torch.Tensor, torch.Tensor]:
+    """dos Santos et al. (2015) pairwise ranking loss per instance: ``(L+, L-)``, each (P,).
 
     ``scores``: (P, C) class scores, no column for Other. For a positive
-    instance: ``L+ = log(1 + exp(gamma (m+ - s_y+)))`` plus
+    instance: ``L+ = log(1 + exp(gamma (m+ - s_y+)))`` and
     ``L- = log(1 + exp(gamma (m- + s_y-)))`` with y- the highest-scoring wrong
-    class; for Other only L-, over all classes.
+    class; for Other ``L+ = 0`` and L- over all classes.
     """
     P, C = scores.shape
-    if P == 0:
-        return scores.sum() * 0.0
     positive = gold < C
     rows = torch.arange(P, device=scores.device)
     safe_gold = torch.where(positive, gold, torch.zeros_like(gold))
@@ -36,7 +34,15 @@ def ranking_loss(scores: torch.Tensor, gold: torch.Tensor, margin_pos: float, ma
         s_neg = torch.where(positive, torch.full_like(s_pos, float("-inf")), scores[:, 0])
     else:
         s_neg = wrong.max(1).values
-    l_neg = F.softplus(gamma * (margin_neg + s_neg))
+    return l_pos, F.softplus(gamma * (margin_neg + s_neg))
+
+
+def ranking_loss(scores: torch.Tensor, gold: torch.Tensor, margin_pos: float, margin_neg: float, gamma: float,
+                 weights: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """:func:`ranking_terms` summed over instances (weighted by ``weights``, if given)."""
+    if scores.shape[0] == 0:
+        return scores.sum() * 0.0
+    l_pos, l_neg = ranking_terms(scores, gold, margin_pos, margin_neg, gamma)
     return _weighted_sum(l_pos + l_neg, weights)
 
 
@@ -116,40 +122,39 @@ def total_loss(class_scores: torch.Tensor, id_logits: torch.Tensor, gold: torch.
     return loss
 
 
-def loss_terms(class_scores: torch.Tensor, id_logits: torch.Tensor, gold: torch.Tensor, s: LossSettings) -> dict:
-    """The terms of :func:`total_loss` per instance, unweighted, as numpy arrays (P,).
+TERMS = ("identification", "ranking_pos", "ranking_neg", "cross_entropy")
 
-    Keys: ``identification`` (loss1, zero when not multi-task), ``ranking_pos``
-    (L+, zero for Other), ``ranking_neg`` (L-), ``cross_entropy`` (zero unless
-    the classification loss includes it). ``alpha * identification + beta *
-    (ranking_pos + ranking_neg + cross_entropy)`` summed over instances equals
-    :func:`total_loss`. For diagnostics; no gradient.
+
+def instance_terms(class_scores: torch.Tensor, id_logits: torch.Tensor, gold: torch.Tensor,
+                   s: LossSettings) -> Dict[str, Optional[torch.Tensor]]:
+    """The terms of :func:`total_loss` per instance, unweighted, (P,) each; None for a
+    term the settings leave out. Keys :data:`TERMS`: ``identification`` (loss1),
+    ``ranking_pos`` (L+, zero for Other), ``ranking_neg`` (L-), ``cross_entropy``."""
+    out: Dict[str, Optional[torch.Tensor]] = dict.fromkeys(TERMS)
+    if s.classification_loss in ("ranking", "both"):
+        out["ranking_pos"], out["ranking_neg"] = ranking_terms(
+            class_scores[:, : s.n_labels], gold, s.margin_pos, s.margin_neg, s.gamma
+        )
+    if s.classification_loss in ("cross_entropy", "both"):
+        out["cross_entropy"] = F.cross_entropy(class_scores, gold, reduction="none")
+    if s.multitask:
+        out["identification"] = F.cross_entropy(id_logits, (gold < s.n_labels).long(), reduction="none")
+    return out
+
+
+def loss_terms(class_scores: torch.Tensor, id_logits: torch.Tensor, gold: torch.Tensor, s: LossSettings) -> dict:
+    """:func:`instance_terms` as numpy arrays (P,), zeros for a term left out.
+
+    ``alpha * identification + beta * (ranking_pos + ranking_neg +
+    cross_entropy)`` summed over instances equals :func:`total_loss` (without
+    class weights). For diagnostics; no gradient.
     """
+    P = class_scores.shape[0]
+    if P == 0:
+        return {k: numpy.zeros(0, dtype="float32") for k in TERMS}
     with torch.no_grad():
-        P = class_scores.shape[0]
-        zeros = torch.zeros(P, dtype=class_scores.dtype, device=class_scores.device)
-        C = s.n_labels
-        out = {"identification": zeros, "ranking_pos": zeros, "ranking_neg": zeros, "cross_entropy": zeros}
-        if P == 0:
-            return {k: v.cpu().numpy() for k, v in out.items()}
-        positive = gold < C
-        if s.classification_loss in ("ranking", "both"):
-            scores = class_scores[:, :C]
-            rows = torch.arange(P, device=scores.device)
-            safe_gold = torch.where(positive, gold, torch.zeros_like(gold))
-            s_pos = scores[rows, safe_gold]
-            out["ranking_pos"] = F.softplus(s.gamma * (s.margin_pos - s_pos)) * positive
-            wrong = scores.masked_fill(F.one_hot(safe_gold, C).bool() & positive[:, None], float("-inf"))
-            if C == 1:
-                s_neg = torch.where(positive, torch.full_like(s_pos, float("-inf")), scores[:, 0])
-            else:
-                s_neg = wrong.max(1).values
-            out["ranking_neg"] = F.softplus(s.gamma * (s.margin_neg + s_neg))
-        if s.classification_loss in ("cross_entropy", "both"):
-            out["cross_entropy"] = F.cross_entropy(class_scores, gold, reduction="none")
-        if s.multitask:
-            out["identification"] = F.cross_entropy(id_logits, positive.long(), reduction="none")
-        return {k: v.detach().cpu().numpy() for k, v in out.items()}
+        terms = instance_terms(class_scores, id_logits, gold, s)
+    return {k: numpy.zeros(P, dtype="float32") if v is None else v.detach().cpu().numpy() for k, v in terms.items()}
 
 
 def loss_term_gradients(class_scores: torch.Tensor, id_logits: torch.Tensor, gold: torch.Tensor, s: LossSettings) -> dict:
@@ -159,39 +164,18 @@ def loss_term_gradients(class_scores: torch.Tensor, id_logits: torch.Tensor, gol
     each instance. Keys as :func:`loss_terms`."""
     P = class_scores.shape[0]
     out = {}
-    for name in ("identification", "ranking_pos", "ranking_neg", "cross_entropy"):
+    for name in TERMS:
         cs = class_scores.detach().clone().requires_grad_(True)
         il = id_logits.detach().clone().requires_grad_(True)
         with torch.enable_grad():
-            term = _term(cs, il, gold, s, name)
-            if term is None or P == 0:
+            term = instance_terms(cs, il, gold, s)[name] if P else None
+            if term is None:
                 out[name] = numpy.zeros(P, dtype="float32")
                 continue
             term.sum().backward()
         g = il.grad if name == "identification" else cs.grad
         out[name] = g.abs().sum(1).detach().cpu().numpy()
     return out
-
-
-def _term(cs, il, gold, s: LossSettings, name: str):
-    C = s.n_labels
-    P = cs.shape[0]
-    positive = gold < C
-    if name == "identification":
-        return F.cross_entropy(il, positive.long(), reduction="none") if s.multitask else None
-    if name == "cross_entropy":
-        return F.cross_entropy(cs, gold, reduction="none") if s.classification_loss in ("cross_entropy", "both") else None
-    if s.classification_loss not in ("ranking", "both"):
-        return None
-    scores = cs[:, :C]
-    rows = torch.arange(P, device=scores.device)
-    safe_gold = torch.where(positive, gold, torch.zeros_like(gold))
-    if name == "ranking_pos":
-        return F.softplus(s.gamma * (s.margin_pos - scores[rows, safe_gold])) * positive
-    wrong = scores.masked_fill(F.one_hot(safe_gold, C).bool() & positive[:, None], float("-inf"))
-    if C == 1:
-        return F.softplus(s.gamma * (s.margin_neg + scores[:, 0])) * ~positive
-    return F.softplus(s.gamma * (s.margin_neg + wrong.max(1).values))
 
 
 def loss_and_gradient(classes, ident, gold, settings: LossSettings):
