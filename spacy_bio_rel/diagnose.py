@@ -41,12 +41,12 @@ from spacy.util import fix_random_seed
 
 from .candidates import OTHER
 from .gold import relation_set
-from .losses import loss_term_gradients, loss_terms
+from .losses import TERMS, loss_term_gradients, loss_terms
 from .scorer import _prf, score_relations
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 HIST_EDGES = [x / 2 for x in range(-24, 25)]  # -12 .. 12 in steps of 0.5
-LOSS_TERMS = ("identification", "ranking_pos", "ranking_neg", "cross_entropy")
+LOSS_TERMS = TERMS  # the keys of losses.loss_terms
 
 
 def relation_pipe_name(nlp) -> str:

@@ -9,6 +9,15 @@ import spacy_bio_rel  # noqa: F401  (registers Doc._.relations)
 from spacy_bio_rel import set_relations
 
 REPO = Path(__file__).resolve().parents[1]
+
+# a tiny network for tests that train through the config (``--set`` overrides of configs/en_wordwise.cfg)
+TINY_MODEL_OVERRIDES = {
+    "components.relation_extractor.model.word_width": 16, "components.relation_extractor.model.tag_width": 8,
+    "components.relation_extractor.model.position_width": 8, "components.relation_extractor.model.max_distance": 10,
+    "components.relation_extractor.model.window_sizes": [2, 3], "components.relation_extractor.model.n_filters": 8,
+    "components.relation_extractor.model.hidden_width": 8, "components.relation_extractor.model.min_freq": 1,
+    "vars.directed": True,
+}
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 
 

@@ -10,16 +10,10 @@ from spacy_bio_rel.cli import app
 from spacy_bio_rel.converters.docs import DOC_ID_KEY
 from spacy_bio_rel.experiments.provenance import StaleOutputError
 from spacy_bio_rel.experiments.runner import run_cv
-from conftest import REPO, planted_docs
+from conftest import REPO, TINY_MODEL_OVERRIDES, planted_docs
 
 CONFIG = REPO / "configs" / "en_wordwise.cfg"
-SMALL = {
-    "components.relation_extractor.model.word_width": 16, "components.relation_extractor.model.tag_width": 8,
-    "components.relation_extractor.model.position_width": 8, "components.relation_extractor.model.max_distance": 10,
-    "components.relation_extractor.model.window_sizes": [2, 3], "components.relation_extractor.model.n_filters": 8,
-    "components.relation_extractor.model.hidden_width": 8, "components.relation_extractor.model.min_freq": 1,
-    "training.max_steps": 6, "training.eval_frequency": 3, "vars.directed": True,
-}
+SMALL = {**TINY_MODEL_OVERRIDES, "training.max_steps": 6, "training.eval_frequency": 3}
 VARIANTS = ["baseline", "mtl_tag"]
 
 

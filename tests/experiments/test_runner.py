@@ -9,15 +9,9 @@ from spacy_bio_rel.converters.docs import DOC_ID_KEY
 from spacy_bio_rel.experiments.folds import make_folds, read_pool, split_dev
 from spacy_bio_rel.experiments.runner import run_cv
 from spacy_bio_rel.experiments.variants import ABLATION, LOSS_TABLE, VARIANTS, resolve
-from conftest import REPO, planted_docs
+from conftest import REPO, TINY_MODEL_OVERRIDES, planted_docs
 
-SMALL = {
-    "components.relation_extractor.model.word_width": 16, "components.relation_extractor.model.tag_width": 8,
-    "components.relation_extractor.model.position_width": 8, "components.relation_extractor.model.max_distance": 10,
-    "components.relation_extractor.model.window_sizes": [2, 3], "components.relation_extractor.model.n_filters": 8,
-    "components.relation_extractor.model.hidden_width": 8, "components.relation_extractor.model.min_freq": 1,
-    "training.max_epochs": 2, "training.eval_frequency": 5, "vars.directed": True,
-}
+SMALL = {**TINY_MODEL_OVERRIDES, "training.max_epochs": 2, "training.eval_frequency": 5}
 
 
 @pytest.fixture
