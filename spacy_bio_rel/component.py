@@ -319,14 +319,16 @@ class RelationExtractor(TrainablePipe):
         mid = (self.cfg["margin_pos"] - self.cfg["margin_neg"]) / 2
         return mid + math.log(c / (1 - c)) / self.cfg["gamma"]
 
-    def decode(self, scores: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    def decode(self, scores: numpy.ndarray,
+               thresholds: Optional[numpy.ndarray] = None) -> Tuple[numpy.ndarray, numpy.ndarray]:
         """Class index (len(labels) = Other) and confidence per pair.
 
         With a ranking loss: argmax of the class scores if the maximum is at
         least ``threshold``, else Other (the paper's rule); with per-label
         thresholds in ``cfg["thresholds"]``, the argmax label c is predicted
         iff ``s_c >= thresholds[c]``. With cross-entropy
-        alone: argmax of the softmax over the labels and Other.
+        alone: argmax of the softmax over the labels and Other. ``thresholds``:
+        :meth:`label_thresholds`, passed in by a caller that decodes many Docs.
         """
         C = len(self.labels)
         if len(scores) == 0:
@@ -339,7 +341,9 @@ class RelationExtractor(TrainablePipe):
         s = scores[:, :C]
         best = s.argmax(1)
         top = s[numpy.arange(len(s)), best]
-        return numpy.where(top >= self.label_thresholds()[best], best, C), self.confidence(top)
+        if thresholds is None:
+            thresholds = self.label_thresholds()
+        return numpy.where(top >= thresholds[best], best, C), self.confidence(top)
 
     def label_thresholds(self) -> numpy.ndarray:
         """θ per label, in label order: ``cfg["thresholds"][label]`` when set
@@ -351,8 +355,9 @@ class RelationExtractor(TrainablePipe):
     def set_annotations(self, docs: Iterable[Doc], predictions: Prediction) -> None:
         C = len(self.labels)
         X, scores = predictions
+        thresholds = self.label_thresholds()  # once per batch, not per Doc
         for doc, cands, doc_scores in zip(docs, X.cands, scores):
-            best, conf = self.decode(doc_scores)
+            best, conf = self.decode(doc_scores, thresholds)
             rels = []
             for c, b, s in zip(cands, best, conf):
                 if b < C:
