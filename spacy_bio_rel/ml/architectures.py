@@ -76,6 +76,45 @@ def build_bio_tag_cnn(
     )
 
 
+@registry.architectures("spacy-bio-rel.BioTagCNN.v3")
+def build_bio_tag_cnn_v3(
+    tok2vec: Optional[Model[List[Doc], List[Floats2d]]],
+    tok2vec_width: int,
+    word_width: int,
+    tag_width: int,
+    position_width: int,
+    max_distance: int,
+    window_sizes: List[int],
+    n_filters: int,
+    hidden_width: int,
+    dropout: float,
+    activation: str,
+    use_words: bool,
+    use_tags: bool,
+    use_positions: bool,
+    entity_features: bool,
+    shared_convolution: bool,
+    granularity: str,
+    lowercase: bool,
+    min_freq: int,
+    max_length: int,
+) -> Model[RelInput, RelScores]:
+    """The v2 network with optional entity features (``entity_features``).
+
+    With ``entity_features = true`` each target entity adds its mean unit
+    (word or character) embedding and the embedding of its first unit's BIO
+    tag, i.e. its type, beside the max-pooled sentence vector, before the
+    hidden layer: the lexical entity features of Zeng et al. (2014). The
+    embeddings are the network's own (shared with the convolution). Off, the
+    network is v2's, the paper's.
+    """
+    return _build(
+        tok2vec, tok2vec_width, word_width, tag_width, position_width, max_distance, window_sizes, n_filters,
+        hidden_width, dropout, activation, use_words, use_tags, use_positions, entity_features, shared_convolution,
+        granularity, lowercase, min_freq, max_length,
+    )
+
+
 @registry.architectures("spacy-bio-rel.BioTagCNN.v2")
 def build_bio_tag_cnn_v2(
     tok2vec: Optional[Model[List[Doc], List[Floats2d]]],
@@ -104,6 +143,18 @@ def build_bio_tag_cnn_v2(
     ``tok2vec_width`` (e.g. 384 for MiniLM-L6, the listener's ``width`` for a
     tok2vec listener); null for none (then ``tok2vec_width`` is ignored).
     """
+    return _build(
+        tok2vec, tok2vec_width, word_width, tag_width, position_width, max_distance, window_sizes, n_filters,
+        hidden_width, dropout, activation, use_words, use_tags, use_positions, False, shared_convolution,
+        granularity, lowercase, min_freq, max_length,
+    )
+
+
+def _build(
+    tok2vec, tok2vec_width, word_width, tag_width, position_width, max_distance, window_sizes, n_filters,
+    hidden_width, dropout, activation, use_words, use_tags, use_positions, entity_features, shared_convolution,
+    granularity, lowercase, min_freq, max_length,
+) -> Model[RelInput, RelScores]:
     has_encoder = tok2vec is not None
     if has_encoder and int(tok2vec_width) < 1:
         raise ValueError("tok2vec_width must be the encoder's output width (e.g. 384 for MiniLM-L6) when tok2vec is set")
@@ -112,6 +163,7 @@ def build_bio_tag_cnn_v2(
         window_sizes=window_sizes, n_filters=n_filters, hidden_width=hidden_width, dropout=dropout,
         activation=activation, use_words=use_words, use_tags=use_tags, use_positions=use_positions,
         fast=shared_convolution, dense_width=int(tok2vec_width) if has_encoder else 0,
+        entity_features=bool(entity_features),
     )
     featurize = build_featurizer(granularity, lowercase, min_freq, max_length, with_tokens=has_encoder)
     network = PyTorchWrapper_v2(module, convert_inputs=_convert_inputs, convert_outputs=_convert_outputs)

@@ -75,6 +75,7 @@ class BioTagCNN(nn.Module):
         use_positions: bool = True,
         fast: bool = True,
         dense_width: int = 0,
+        entity_features: bool = False,
     ):
         super().__init__()
         if activation not in ACTIVATIONS:
@@ -94,6 +95,7 @@ class BioTagCNN(nn.Module):
             "dense_width": self.dense_width, "activation": activation, "window_sizes": self.window_sizes,
             "n_filters": n_filters, "hidden_width": hidden_width, "max_distance": max_distance,
             "word_width": word_width, "tag_width": tag_width, "position_width": position_width,
+            "entity_features": bool(entity_features),
         }
         self.word_emb = nn.Embedding(n_words, word_width, padding_idx=0) if use_words else None
         self.tag_emb = nn.Embedding(n_tags, tag_width, padding_idx=0) if use_tags else None
@@ -112,7 +114,11 @@ class BioTagCNN(nn.Module):
             self.conv_weights.append(nn.Parameter(w))
         self.n_pooled = n_filters * len(self.window_sizes)
         self.conv_bias = nn.Parameter(torch.zeros(self.n_pooled))
-        self.hidden = nn.Linear(self.n_pooled, hidden_width)
+        # entity features: per target, its mean unit embedding and its first unit's BIO tag
+        self.entity_width = (word_width * use_words + tag_width * use_tags) if entity_features else 0
+        if entity_features and not self.entity_width:
+            raise ValueError("entity_features needs use_words or use_tags: it reads their embeddings")
+        self.hidden = nn.Linear(self.n_pooled + 2 * self.entity_width, hidden_width)
         self.dropout = nn.Dropout(dropout)
         self.class_out = nn.Linear(hidden_width, n_classes, bias=False)
         self.id_out = nn.Linear(hidden_width, 2)
@@ -207,8 +213,31 @@ class BioTagCNN(nn.Module):
             return classes, ident
         args = (words, tags, lengths, ent_sent, ent_start, ent_end, pair_e1, pair_e2, dense)
         pooled = self.pool_fast(*args) if use_fast else self.pool_reference(*args)
+        if self.entity_width:
+            ents = self.entity_vectors(words, tags, lengths, ent_sent, ent_start, ent_end)
+            pooled = torch.cat([pooled, ents.index_select(0, pair_e1), ents.index_select(0, pair_e2)], 1)
         h = self.dropout(self.act(self.hidden(pooled)))
         return self.class_out(h), self.id_out(h)
+
+    def entity_vectors(self, words, tags, lengths, ent_sent, ent_start, ent_end) -> torch.Tensor:
+        """(E, entity_width): each entity's mean unit embedding and the embedding
+        of its first unit's BIO tag (which names its type), the lexical entity
+        features of Zeng et al. (2014) added beside the pooled vector when
+        ``entity_features`` is on. Spans are clipped to their sentence window."""
+        last = (lengths.index_select(0, ent_sent) - 1).clamp(min=0)
+        start = torch.minimum(ent_start.clamp(min=0), last)
+        end = torch.maximum(torch.minimum(ent_end, last + 1), start + 1)
+        parts = []
+        if self.word_emb is not None:
+            span = end - start
+            offsets = torch.cumsum(span, 0) - span
+            owner = torch.repeat_interleave(torch.arange(span.shape[0], device=span.device), span)
+            pos = start.index_select(0, owner) + torch.arange(owner.shape[0], device=span.device) - offsets[owner]
+            units = words[ent_sent.index_select(0, owner), pos]
+            parts.append(F.embedding_bag(units, self.word_emb.weight, offsets, mode="mean"))
+        if self.tag_emb is not None:
+            parts.append(self.tag_emb(tags[ent_sent, start]))
+        return torch.cat(parts, 1)
 
     def _dense_input(self, token_vectors, unit_tokens) -> Optional[torch.Tensor]:
         """(S, N, dense_width) dense channel of each unit, zero for padding."""

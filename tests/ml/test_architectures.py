@@ -60,8 +60,9 @@ def test_component_module_imports_no_torch():
 def test_defaults_are_written_once():
     """The builders take no defaults for the settings the factory's default_config gives."""
     import inspect
-    from spacy_bio_rel.ml.architectures import build_bio_tag_cnn_v2
-    assert all(p.default is inspect.Parameter.empty for p in inspect.signature(build_bio_tag_cnn_v2).parameters.values())
+    from spacy_bio_rel.ml.architectures import build_bio_tag_cnn_v2, build_bio_tag_cnn_v3
+    for builder in (build_bio_tag_cnn_v2, build_bio_tag_cnn_v3):
+        assert all(p.default is inspect.Parameter.empty for p in inspect.signature(builder).parameters.values())
 
 
 def test_v1_architecture_still_builds_and_trains():
@@ -73,6 +74,32 @@ def test_v1_architecture_still_builds_and_trains():
     examples = gold_examples(planted_docs(nlp, 8))
     optimizer = nlp.initialize(lambda: examples)
     assert nlp.update(examples, sgd=optimizer)["relation_extractor"] > 0
+
+
+def test_v3_entity_features_train_save_and_load(tmp_path):
+    """v3 with ``entity_features`` trains in a pipeline and round-trips through disk."""
+    nlp = spacy.blank("en")
+    v3 = dict(SMALL_MODEL, **{"@architectures": "spacy-bio-rel.BioTagCNN.v3", "tok2vec": None, "tok2vec_width": 0,
+                              "activation": "tanh", "use_words": True, "use_tags": True, "use_positions": True,
+                              "entity_features": True, "shared_convolution": True, "granularity": "token",
+                              "lowercase": True, "max_length": 200})
+    nlp.add_pipe("relation_extractor", config={"model": v3})
+    examples = gold_examples(planted_docs(nlp, 8))
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(3):
+        assert nlp.update(examples, sgd=optimizer)["relation_extractor"] > 0
+    network = nlp.get_pipe("relation_extractor").model.get_ref("network").shims[0]._model
+    assert network.entity_width == 16 + 8
+    nlp.to_disk(tmp_path / "m")
+    loaded = spacy.load(tmp_path / "m")
+    docs = [eg.predicted for eg in examples]
+    scores = []
+    for pipeline in (nlp, loaded):
+        pipe = pipeline.get_pipe("relation_extractor")
+        X = RelInput(docs, [list(d.ents) for d in docs], [pipe.candidates(d) for d in docs])
+        scores.append(pipe.model.predict(X).classes)
+    assert scores[0].shape[0] > 0
+    numpy.testing.assert_allclose(scores[0], scores[1], atol=1e-6)
 
 
 @pytest.mark.parametrize("setting,value", [("activation", '"relu"'), ("window_sizes", "[2, 4]"),

@@ -215,3 +215,45 @@ def test_saved_settings_are_checked_and_sizes_follow_the_weights():
         model(window_sizes=[2, 3]).load_state_dict(saved)
     with pytest.raises(ValueError, match="use_tags = True"):
         model(use_tags=False).load_state_dict(saved)
+
+
+@pytest.mark.parametrize("switches", [dict(), dict(use_tags=False), dict(use_words=False), dict(use_positions=False)])
+def test_entity_features_keep_paths_equal_with_gradients(switches):
+    m = model(entity_features=True, **switches)
+    batch = random_batch(7, [6, 14, 3], long_entities=True)
+    gold = torch.randint(0, 5, (batch[-1].shape[0],), generator=torch.Generator().manual_seed(2))
+    settings = LossSettings(n_labels=4, classification_loss="ranking", multitask=True)
+    results = []
+    for fast in (True, False):
+        m.zero_grad()
+        cls, ident = m(*batch, fast=fast)
+        total_loss(cls, ident, gold, settings).backward()
+        results.append((cls.detach(), {n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None}))
+    (c1, g1), (c2, g2) = results
+    torch.testing.assert_close(c1, c2, atol=1e-5, rtol=1e-4)
+    for name in g1:
+        torch.testing.assert_close(g1[name], g2[name], atol=1e-4, rtol=1e-3, msg=name)
+    with torch.no_grad():
+        torch.testing.assert_close(m(*batch, fast=True)[0], c2, atol=1e-5, rtol=1e-4)
+
+
+def test_entity_vectors_are_mean_unit_and_first_tag_embeddings():
+    m = model(entity_features=True)
+    words, tags, lengths, ent_sent, ent_start, ent_end, e1, e2 = random_batch(3, [9, 5], long_entities=True)
+    vectors = m.entity_vectors(words, tags, lengths, ent_sent, ent_start, ent_end)
+    assert vectors.shape == (len(ent_sent), 200 + 50) and m.hidden.in_features == m.n_pooled + 2 * 250
+    for e in range(len(ent_sent)):
+        s, a, b = int(ent_sent[e]), int(ent_start[e]), int(ent_end[e])
+        torch.testing.assert_close(vectors[e, :200], m.word_emb(words[s, a:b]).mean(0))
+        torch.testing.assert_close(vectors[e, 200:], m.tag_emb(tags[s, a]))
+
+
+def test_entity_features_change_the_scores_and_are_saved():
+    batch = random_batch(4, [8, 11])
+    plain, with_ents = model(), model(entity_features=True)
+    assert plain.settings["entity_features"] is False and with_ents.settings["entity_features"] is True
+    assert with_ents.hidden.in_features > plain.hidden.in_features
+    with pytest.raises(ValueError, match="entity_features"):
+        model(entity_features=True).set_extra_state(plain.get_extra_state())
+    with pytest.raises(ValueError, match="needs use_words or use_tags"):
+        model(entity_features=True, use_words=False, use_tags=False)
