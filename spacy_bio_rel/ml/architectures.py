@@ -93,6 +93,7 @@ def build_bio_tag_cnn_v3(
     use_tags: bool,
     use_positions: bool,
     entity_features: bool,
+    unit_dropout: float,
     shared_convolution: bool,
     granularity: str,
     lowercase: bool,
@@ -105,13 +106,15 @@ def build_bio_tag_cnn_v3(
     (word or character) embedding and the embedding of its first unit's BIO
     tag, i.e. its type, beside the max-pooled sentence vector, before the
     hidden layer: the lexical entity features of Zeng et al. (2014). The
-    embeddings are the network's own (shared with the convolution). Off, the
+    embeddings are the network's own (shared with the convolution).
+    ``unit_dropout``: in training, each known unit is read as the unknown unit
+    with this probability (word dropout; 0 for none). With both off, the
     network is v2's, the paper's.
     """
     return _build(
         tok2vec, tok2vec_width, word_width, tag_width, position_width, max_distance, window_sizes, n_filters,
         hidden_width, dropout, activation, use_words, use_tags, use_positions, entity_features, shared_convolution,
-        granularity, lowercase, min_freq, max_length,
+        granularity, lowercase, min_freq, max_length, unit_dropout,
     )
 
 
@@ -153,7 +156,7 @@ def build_bio_tag_cnn_v2(
 def _build(
     tok2vec, tok2vec_width, word_width, tag_width, position_width, max_distance, window_sizes, n_filters,
     hidden_width, dropout, activation, use_words, use_tags, use_positions, entity_features, shared_convolution,
-    granularity, lowercase, min_freq, max_length,
+    granularity, lowercase, min_freq, max_length, unit_dropout=0.0,
 ) -> Model[RelInput, RelScores]:
     has_encoder = tok2vec is not None
     if has_encoder and int(tok2vec_width) < 1:
@@ -163,7 +166,7 @@ def _build(
         window_sizes=window_sizes, n_filters=n_filters, hidden_width=hidden_width, dropout=dropout,
         activation=activation, use_words=use_words, use_tags=use_tags, use_positions=use_positions,
         fast=shared_convolution, dense_width=int(tok2vec_width) if has_encoder else 0,
-        entity_features=bool(entity_features),
+        entity_features=bool(entity_features), unit_dropout=float(unit_dropout),
     )
     featurize = build_featurizer(granularity, lowercase, min_freq, max_length, with_tokens=has_encoder)
     network = PyTorchWrapper_v2(module, convert_inputs=_convert_inputs, convert_outputs=_convert_outputs)

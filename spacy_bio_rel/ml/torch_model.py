@@ -42,6 +42,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..features import UNK as UNK_ID
 from .infer_tables import InferenceTables
 from .pair_pool import max_pool_pairs, pair_max_pool_tables
 
@@ -76,10 +77,13 @@ class BioTagCNN(nn.Module):
         fast: bool = True,
         dense_width: int = 0,
         entity_features: bool = False,
+        unit_dropout: float = 0.0,
     ):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        if not 0.0 <= unit_dropout < 1.0:
+            raise ValueError(f"unit_dropout must be in [0, 1), got {unit_dropout}")
         if not window_sizes or min(window_sizes) < 1:
             raise ValueError(f"window_sizes must be positive integers, got {list(window_sizes)}")
         self.window_sizes = [int(k) for k in window_sizes]
@@ -90,6 +94,7 @@ class BioTagCNN(nn.Module):
         self.act = ACTIVATIONS[activation]
         self.fast = fast
         self.dense_width = int(dense_width)
+        self.unit_dropout = float(unit_dropout)  # training only; not a saved setting (no effect on prediction)
         self.settings = {  # checked on load, in this order
             "use_words": use_words, "use_tags": use_tags, "use_positions": use_positions,
             "dense_width": self.dense_width, "activation": activation, "window_sizes": self.window_sizes,
@@ -211,6 +216,8 @@ class BioTagCNN(nn.Module):
             if dense is not None:  # keep the encoder in the graph (zero gradient)
                 classes = classes + dense.sum() * 0.0
             return classes, ident
+        if self.training and self.unit_dropout and torch.is_grad_enabled():
+            words = self.drop_units(words)
         args = (words, tags, lengths, ent_sent, ent_start, ent_end, pair_e1, pair_e2, dense)
         pooled = self.pool_fast(*args) if use_fast else self.pool_reference(*args)
         if self.entity_width:
@@ -218,6 +225,13 @@ class BioTagCNN(nn.Module):
             pooled = torch.cat([pooled, ents.index_select(0, pair_e1), ents.index_select(0, pair_e2)], 1)
         h = self.dropout(self.act(self.hidden(pooled)))
         return self.class_out(h), self.id_out(h)
+
+    def drop_units(self, words: torch.Tensor) -> torch.Tensor:
+        """Training only: each known unit is read as the unknown unit with
+        probability ``unit_dropout`` (word dropout), so that the network does not
+        lean on the names and rare characters of the training text."""
+        drop = (torch.rand(words.shape, device=words.device) < self.unit_dropout) & (words > UNK_ID)
+        return words.masked_fill(drop, UNK_ID)
 
     def entity_vectors(self, words, tags, lengths, ent_sent, ent_start, ent_end) -> torch.Tensor:
         """(E, entity_width): each entity's mean unit embedding and the embedding

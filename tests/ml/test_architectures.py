@@ -81,7 +81,7 @@ def test_v3_entity_features_train_save_and_load(tmp_path):
     nlp = spacy.blank("en")
     v3 = dict(SMALL_MODEL, **{"@architectures": "spacy-bio-rel.BioTagCNN.v3", "tok2vec": None, "tok2vec_width": 0,
                               "activation": "tanh", "use_words": True, "use_tags": True, "use_positions": True,
-                              "entity_features": True, "shared_convolution": True, "granularity": "token",
+                              "entity_features": True, "unit_dropout": 0.2, "shared_convolution": True, "granularity": "token",
                               "lowercase": True, "max_length": 200})
     nlp.add_pipe("relation_extractor", config={"model": v3})
     examples = gold_examples(planted_docs(nlp, 8))

@@ -257,3 +257,19 @@ def test_entity_features_change_the_scores_and_are_saved():
         model(entity_features=True).set_extra_state(plain.get_extra_state())
     with pytest.raises(ValueError, match="needs use_words or use_tags"):
         model(entity_features=True, use_words=False, use_tags=False)
+
+
+def test_unit_dropout_reads_units_as_unknown_in_training_only():
+    m = model(unit_dropout=0.5)
+    words = torch.tensor([[5, 6, 7, 8, 1, 0, 0]] * 200)
+    dropped = m.drop_units(words)
+    known = words > 1
+    assert ((dropped == words) | (dropped == 1)).all() and (dropped[~known] == words[~known]).all()
+    assert 0.4 < (dropped[known] == 1).float().mean().item() < 0.6
+    batch = random_batch(6, [9, 12])
+    m.eval()
+    first = m(*batch)[0]
+    torch.testing.assert_close(m(*batch)[0], first)  # no dropout outside training
+    assert "unit_dropout" not in m.settings  # training-only: a saved model predicts the same either way
+    with pytest.raises(ValueError, match="unit_dropout"):
+        model(unit_dropout=1.0)
