@@ -143,18 +143,26 @@ def test_small_pooling_chunks_give_the_same_result(monkeypatch, chunk):
         torch.testing.assert_close(g, outs[1][1][name], atol=1e-5, rtol=1e-4, msg=name)
 
 
-def test_unsorted_and_even_windows_keep_paths_equal():
-    m = model(window_sizes=[3, 6, 2, 1])
-    batch = random_batch(7, [5, 13, 1], long_entities=True)
-    gold = torch.randint(0, 5, (batch[-1].shape[0],), generator=torch.Generator().manual_seed(2))
+def assert_paths_agree_with_gradients(m, batch, seed=2):
+    """Class scores and every parameter gradient of one ranking + MTL loss: fast path == reference."""
+    gold = torch.randint(0, 5, (batch[-1].shape[0],), generator=torch.Generator().manual_seed(seed))
     settings = LossSettings(n_labels=4, classification_loss="ranking", multitask=True)
-    grads = []
+    results = []
     for fast in (True, False):
         m.zero_grad()
-        total_loss(*m(*batch, fast=fast), gold, settings).backward()
-        grads.append({n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None})
-    for name in grads[0]:
-        torch.testing.assert_close(grads[0][name], grads[1][name], atol=1e-4, rtol=1e-3, msg=name)
+        cls, ident = m(*batch, fast=fast)
+        total_loss(cls, ident, gold, settings).backward()
+        results.append((cls.detach(), {n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None}))
+    (c1, g1), (c2, g2) = results
+    torch.testing.assert_close(c1, c2, atol=1e-5, rtol=1e-4)
+    assert g1.keys() == g2.keys()
+    for name in g1:
+        torch.testing.assert_close(g1[name], g2[name], atol=1e-4, rtol=1e-3, msg=name)
+    return c2
+
+
+def test_unsorted_and_even_windows_keep_paths_equal():
+    assert_paths_agree_with_gradients(model(window_sizes=[3, 6, 2, 1]), random_batch(7, [5, 13, 1], long_entities=True))
 
 
 def dense_inputs(batch, width, seed=3, n_tokens=None):
@@ -221,20 +229,9 @@ def test_saved_settings_are_checked_and_sizes_follow_the_weights():
 def test_entity_features_keep_paths_equal_with_gradients(switches):
     m = model(entity_features=True, **switches)
     batch = random_batch(7, [6, 14, 3], long_entities=True)
-    gold = torch.randint(0, 5, (batch[-1].shape[0],), generator=torch.Generator().manual_seed(2))
-    settings = LossSettings(n_labels=4, classification_loss="ranking", multitask=True)
-    results = []
-    for fast in (True, False):
-        m.zero_grad()
-        cls, ident = m(*batch, fast=fast)
-        total_loss(cls, ident, gold, settings).backward()
-        results.append((cls.detach(), {n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None}))
-    (c1, g1), (c2, g2) = results
-    torch.testing.assert_close(c1, c2, atol=1e-5, rtol=1e-4)
-    for name in g1:
-        torch.testing.assert_close(g1[name], g2[name], atol=1e-4, rtol=1e-3, msg=name)
+    reference = assert_paths_agree_with_gradients(m, batch)
     with torch.no_grad():
-        torch.testing.assert_close(m(*batch, fast=True)[0], c2, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(m(*batch, fast=True)[0], reference, atol=1e-5, rtol=1e-4)
 
 
 def test_entity_vectors_are_mean_unit_and_first_tag_embeddings():
