@@ -8,6 +8,12 @@ left, the rest on the right), non-linearity, max-pooling over the sentence,
 a 128-unit hidden layer with dropout, class scores (one per relation label, no
 bias, no score for Other) and a 2-way relation-identification head.
 
+Options beyond the paper (off by default): ``entity_features`` adds, per
+target entity, its mean unit embedding and its first unit's BIO-tag
+embedding beside the pooled vector, before the hidden layer (the lexical
+features of Zeng et al. 2014; the same on both paths); ``unit_dropout`` reads
+each known unit as the unknown one with that probability in training.
+
 Reference path (``fast=False``): builds the full input matrix of every pair and
 convolves it, exactly as the paper describes.
 
