@@ -47,7 +47,7 @@ def score_candidates(nlp: Language, examples: List[Example], batch: int = 256) -
         chunk = examples[start : start + batch]
         docs = [eg.predicted for eg in chunk]
         cands = [pipe.candidates(d) for d in docs]
-        with torch_threads(1):
+        with torch_threads(pipe.cfg.get("torch_threads", 1)):  # as the component predicts
             Y = pipe.model.predict(RelInput(docs, [list(d.ents) for d in docs], cands))
         classes.append(numpy.asarray(Y.classes)[:, : len(labels)])
         ident.append(numpy.asarray(Y.ident))

@@ -13,7 +13,8 @@ position embeddings). ``spacy-bio-rel.BioTagCNN.v2`` adds an optional
 ``spacy-transformers.TransformerListener.v1``) whose token vectors become one
 more channel of each unit, beside (``use_words = true``) or instead of the
 word embedding; a character reads the vector of its token. Gradients flow back
-into the encoder.
+into the encoder. ``spacy-bio-rel.BioTagCNN.v3`` adds two options beyond the
+paper (``entity_features``, ``unit_dropout``); v1 and v2 build it with both off.
 
 The builders take no defaults: the factory's ``default_config``
 (:mod:`..component`) is the single source of the settings.
@@ -111,10 +112,30 @@ def build_bio_tag_cnn_v3(
     with this probability (word dropout; 0 for none). With both off, the
     network is v2's, the paper's.
     """
-    return _build(
-        tok2vec, tok2vec_width, word_width, tag_width, position_width, max_distance, window_sizes, n_filters,
-        hidden_width, dropout, activation, use_words, use_tags, use_positions, entity_features, shared_convolution,
-        granularity, lowercase, min_freq, max_length, unit_dropout,
+    has_encoder = tok2vec is not None
+    if has_encoder and int(tok2vec_width) < 1:
+        raise ValueError("tok2vec_width must be the encoder's output width (e.g. 384 for MiniLM-L6) when tok2vec is set")
+    module = BioTagCNN(
+        word_width=word_width, tag_width=tag_width, position_width=position_width, max_distance=max_distance,
+        window_sizes=window_sizes, n_filters=n_filters, hidden_width=hidden_width, dropout=dropout,
+        activation=activation, use_words=use_words, use_tags=use_tags, use_positions=use_positions,
+        fast=shared_convolution, dense_width=int(tok2vec_width) if has_encoder else 0,
+        entity_features=bool(entity_features), unit_dropout=float(unit_dropout),
+    )
+    featurize = build_featurizer(granularity, lowercase, min_freq, max_length, with_tokens=has_encoder)
+    network = PyTorchWrapper_v2(module, convert_inputs=_convert_inputs, convert_outputs=_convert_outputs)
+    layers = [featurize, network] + ([tok2vec] if has_encoder else [])
+    refs = {"featurize": featurize, "network": network}
+    if has_encoder:
+        refs["tok2vec"] = tok2vec
+    return Model(
+        "bio_tag_cnn",
+        forward,
+        init=init,
+        layers=layers,
+        refs=refs,
+        dims={"nO": None},
+        attrs={"tok2vec_width": int(tok2vec_width) if has_encoder else 0},
     )
 
 
@@ -146,42 +167,10 @@ def build_bio_tag_cnn_v2(
     ``tok2vec_width`` (e.g. 384 for MiniLM-L6, the listener's ``width`` for a
     tok2vec listener); null for none (then ``tok2vec_width`` is ignored).
     """
-    return _build(
+    return build_bio_tag_cnn_v3(
         tok2vec, tok2vec_width, word_width, tag_width, position_width, max_distance, window_sizes, n_filters,
-        hidden_width, dropout, activation, use_words, use_tags, use_positions, False, shared_convolution,
+        hidden_width, dropout, activation, use_words, use_tags, use_positions, False, 0.0, shared_convolution,
         granularity, lowercase, min_freq, max_length,
-    )
-
-
-def _build(
-    tok2vec, tok2vec_width, word_width, tag_width, position_width, max_distance, window_sizes, n_filters,
-    hidden_width, dropout, activation, use_words, use_tags, use_positions, entity_features, shared_convolution,
-    granularity, lowercase, min_freq, max_length, unit_dropout=0.0,
-) -> Model[RelInput, RelScores]:
-    has_encoder = tok2vec is not None
-    if has_encoder and int(tok2vec_width) < 1:
-        raise ValueError("tok2vec_width must be the encoder's output width (e.g. 384 for MiniLM-L6) when tok2vec is set")
-    module = BioTagCNN(
-        word_width=word_width, tag_width=tag_width, position_width=position_width, max_distance=max_distance,
-        window_sizes=window_sizes, n_filters=n_filters, hidden_width=hidden_width, dropout=dropout,
-        activation=activation, use_words=use_words, use_tags=use_tags, use_positions=use_positions,
-        fast=shared_convolution, dense_width=int(tok2vec_width) if has_encoder else 0,
-        entity_features=bool(entity_features), unit_dropout=float(unit_dropout),
-    )
-    featurize = build_featurizer(granularity, lowercase, min_freq, max_length, with_tokens=has_encoder)
-    network = PyTorchWrapper_v2(module, convert_inputs=_convert_inputs, convert_outputs=_convert_outputs)
-    layers = [featurize, network] + ([tok2vec] if has_encoder else [])
-    refs = {"featurize": featurize, "network": network}
-    if has_encoder:
-        refs["tok2vec"] = tok2vec
-    return Model(
-        "bio_tag_cnn",
-        forward,
-        init=init,
-        layers=layers,
-        refs=refs,
-        dims={"nO": None},
-        attrs={"tok2vec_width": int(tok2vec_width) if has_encoder else 0},
     )
 
 
