@@ -183,10 +183,12 @@ from .experiments.cli import register as _register_experiments  # noqa: E402
 
 from .predict_cli import register as _register_predict  # noqa: E402
 from .calibrate_cli import register as _register_calibrate  # noqa: E402
+from .unit_vectors_cli import register as _register_vectors  # noqa: E402
 
 _register_experiments(app)  # evaluate, cv, imbalance
 _register_predict(app)  # predict
 _register_calibrate(app)  # calibrate
+_register_vectors(app)  # vectors
 
 
 def main() -> None:

@@ -34,6 +34,7 @@ from .chunking import prediction_chunks
 from .gold import gold_labels, learn_type_pairs, relation_index, relation_labels
 from .losses import CLASSIFICATION_LOSSES, LossSettings, class_weights, loss_and_gradient
 from .ml.architectures import RelScores, check_loaded_model
+from .ml.averages import use_torch_averages
 from .ml.threads import torch_threads
 from .readers import SKIP_PAIRS_KEY
 from .relations import Relation, set_relations
@@ -215,6 +216,13 @@ class RelationExtractor(TrainablePipe):
             )
         self.cfg["labels"] = sorted(self.cfg["labels"] + [label])
         return 1
+
+    def use_params(self, params: dict) -> Iterator[None]:
+        """Thinc's layers take their averages as usual; the torch network takes them through
+        :func:`~.ml.averages.use_torch_averages` (Thinc's torch shim looks them up under other keys).
+        A plain generator, as in spaCy's ``TrainablePipe`` (``Language.use_params`` steps it with next)."""
+        with self.model.use_params(params), use_torch_averages(self.model, params):
+            yield
 
     def _require_initialized(self) -> None:
         if not self.is_initialized:
