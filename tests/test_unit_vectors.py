@@ -116,3 +116,25 @@ def test_vectors_command_then_spacy_train_with_zh_vectors_cfg(tmp_path):
     _, without = pipe.predict(dev)
     assert sum(len(s) for s in with_vectors) > 0
     assert not all(numpy.allclose(a, b) for a, b in zip(with_vectors, without))
+
+
+def test_zh_vectors_cfg_is_zh_charwise_plus_a_vector_channel_and_averages():
+    """configs/zh_vectors.cfg changes only the encoder channel (v3 with its options off is v2's network) and
+    the averaging of the weights; the component, losses, features and training schedule are zh_charwise.cfg's."""
+    from spacy.util import load_config
+
+    charwise, vectors = (load_config(REPO / "configs" / c) for c in ("zh_charwise.cfg", "zh_vectors.cfg"))
+    rel_c, rel_v = (c["components"]["relation_extractor"] for c in (charwise, vectors))
+    assert {k: v for k, v in rel_c.items() if k != "model"} == {k: v for k, v in rel_v.items() if k != "model"}
+    encoder_keys = {"@architectures", "tok2vec", "tok2vec_width", "entity_features", "unit_dropout"}
+    assert {k: v for k, v in rel_c["model"].items() if k not in encoder_keys} == \
+        {k: v for k, v in rel_v["model"].items() if k not in encoder_keys}
+    assert rel_v["model"]["@architectures"] == "spacy-bio-rel.BioTagCNN.v3"
+    assert (rel_v["model"]["entity_features"], rel_v["model"]["unit_dropout"]) == (False, 0.0)
+    embed = rel_v["model"]["tok2vec"]["embed"]
+    assert embed["include_static_vectors"] is True
+    assert rel_v["model"]["tok2vec_width"] == rel_v["model"]["tok2vec"]["encode"]["width"] == embed["width"]
+    assert vectors["training"]["optimizer"]["use_averages"] is True
+    assert charwise["training"]["optimizer"]["use_averages"] is False
+    assert {k: v for k, v in charwise["training"].items() if k != "optimizer"} == \
+        {k: v for k, v in vectors["training"].items() if k != "optimizer"}
