@@ -10,6 +10,7 @@ the form that ``[initialize] vectors`` (``--paths.vectors``) loads, for
 The paper initialises its embeddings at random (method.md); these vectors are
 an option for corpora too small to learn characters from their labels alone.
 """
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,3 +137,18 @@ def save_vectors_pipeline(units: List[str], vectors: numpy.ndarray, lang: str, o
     output.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(output)
     return nlp
+
+
+def learn_vectors(sequences: Sequence[List[str]], output: Path, lang: str, *, width: int = 100, window: int = 5,
+                  min_count: int = 2, seed: int = 0, lowercase: bool = False, source: str = "") -> Dict:
+    """Count, factorise and save (a pipeline folder at ``output`` with ``unit_vectors.json``); returns the
+    report: what was read, what got a vector and what did not."""
+    counts = count_units(sequences, window=window, min_count=min_count)
+    vectors = unit_vectors(counts, width=width, seed=seed)
+    save_vectors_pipeline(counts.units, vectors, lang, output)
+    report = {"data": source, "docs": counts.docs, "unit_occurrences": counts.seen,
+              "units_with_vector": len(counts.units), "units_without_vector": counts.dropped_types,
+              "occurrences_without_vector": counts.seen - counts.kept, "width": int(vectors.shape[1]),
+              "seed": seed, "lowercase": lowercase, **counts.settings}
+    (output / "unit_vectors.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+    return report

@@ -1,10 +1,9 @@
 """``spacy-bio-rel vectors DATA OUTPUT``: the command line of :mod:`.unit_vectors`."""
-import json
 from pathlib import Path
 
 import typer
 
-from .unit_vectors import count_units, read_sequences, save_vectors_pipeline, unit_vectors
+from .unit_vectors import learn_vectors, read_sequences
 
 
 def vectors_cmd(
@@ -25,22 +24,16 @@ def vectors_cmd(
     try:
         if output.exists() and not overwrite:
             raise ValueError(f"{output} exists: pass --overwrite to replace it")
-        sequences = read_sequences(data, lang, lowercase)
-        counts = count_units(sequences, window=window, min_count=min_count)
-        vectors = unit_vectors(counts, width=width, seed=seed)
-        save_vectors_pipeline(counts.units, vectors, lang, output)
+        report = learn_vectors(read_sequences(data, lang, lowercase), output, lang, width=width, window=window,
+                               min_count=min_count, seed=seed, lowercase=lowercase, source=str(data))
     except ValueError as e:
         typer.secho(f"Error: {e}", err=True, fg=typer.colors.RED)
         raise typer.Exit(code=1)
-    report = {"data": str(data), "docs": counts.docs, "unit_occurrences": counts.seen,
-              "units_with_vector": len(counts.units), "units_without_vector": counts.dropped_types,
-              "occurrences_without_vector": counts.seen - counts.kept, "width": int(vectors.shape[1]),
-              "seed": seed, "lowercase": lowercase, **counts.settings}
-    (output / "unit_vectors.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
-    typer.echo(f"{counts.docs} Docs, {counts.seen} units read; {len(counts.units)} distinct units get a vector, "
-               f"{counts.dropped_types} (seen < {min_count} times, {counts.seen - counts.kept} occurrences) get none "
-               f"and use the hash embedding only")
-    typer.echo(f"saved {vectors.shape[0]} x {vectors.shape[1]} vectors to {output} (report: unit_vectors.json)")
+    typer.echo(f"{report['docs']} Docs, {report['unit_occurrences']} units read; {report['units_with_vector']} "
+               f"distinct units get a vector, {report['units_without_vector']} (seen < {min_count} times, "
+               f"{report['occurrences_without_vector']} occurrences) get none and use the hash embedding only")
+    typer.echo(f"saved {report['units_with_vector']} x {report['width']} vectors to {output} "
+               "(report: unit_vectors.json)")
 
 
 def register(app: typer.Typer) -> None:

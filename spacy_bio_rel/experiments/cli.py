@@ -10,7 +10,7 @@ from spacy.cli._util import parse_config_overrides
 from ..evaluate import evaluate_gold_entities, format_scores, write_scores
 from .folds import PoolError
 from .provenance import StaleOutputError
-from .runner import run_cv
+from .runner import fold_vectors as fold_vectors_width_marker, run_cv
 from .variants import resolve
 
 LANG_HELP = "Language of the pool's Docs: 'en' or 'zh'."
@@ -103,11 +103,20 @@ def cv_cmd(
     address: Optional[str] = typer.Option(None, "--address", help=ADDRESS_HELP),
     cpus_per_run: float = typer.Option(1.0, "--cpus-per-run", help=CPUS_HELP),
     gpus_per_run: float = typer.Option(0.0, "--gpus-per-run", help=GPUS_HELP),
+    fold_vectors: int = typer.Option(0, "--fold-vectors", metavar="WIDTH", help="Learn unit vectors of this width "
+                                     "(as the `vectors` command does; 100 there) from each run's training part and "
+                                     "use them as paths.vectors (configs/zh_vectors.cfg), so no test fold's text "
+                                     "reaches them. 0: off."),
 ):
     """K-fold cross-validation of the paper's variants: mean and std of P/R/F1 and per label."""
     ray_options = dict(engine=engine, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
+    overrides = _overrides(set_)
+    if fold_vectors < 0:
+        raise typer.BadParameter(f"--fold-vectors takes a width (0: off), got {fold_vectors}")
+    if fold_vectors:
+        overrides["paths.vectors"] = fold_vectors_width_marker(fold_vectors)
     _run(lambda: run_cv(config, pool, resolve(variants.split(",")), output, lang=lang, folds=folds, seed=seed,
-                        max_folds=max_folds, overrides=_overrides(set_), dev_fraction=dev_fraction,
+                        max_folds=max_folds, overrides=overrides, dev_fraction=dev_fraction,
                         gpu_id=gpu_id, corpus=corpus, paper=paper, overwrite=overwrite, **ray_options),
          engine, address, cpus_per_run, gpus_per_run, gpu_id)
     typer.echo((output / "results.md").read_text(encoding="utf-8"))

@@ -51,6 +51,24 @@ def _fmt(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
+# ``paths.vectors`` set to ``fold_vectors(width)``: each run learns unit vectors of that width
+# (spacy_bio_rel.unit_vectors, its other defaults) from its own training part, so no test fold's text
+# reaches them (``cv --fold-vectors WIDTH``).
+FOLD_VECTORS = "<fold-training-text:{}>"
+
+
+def fold_vectors(width: int) -> str:
+    return FOLD_VECTORS.format(int(width))
+
+
+def fold_vectors_width(value: Any) -> int:
+    """The width asked for by a ``paths.vectors`` of :func:`fold_vectors`, else 0."""
+    prefix, suffix = FOLD_VECTORS.split("{}")
+    if isinstance(value, str) and value.startswith(prefix) and value.endswith(suffix):
+        return int(value[len(prefix):-len(suffix)])
+    return 0
+
+
 def train_and_evaluate(config: Path, train_docs, test_path: Path, run_dir: Path, overrides: Dict[str, Any],
                        seed: int, dev_fraction: float, negative_ratio: Optional[float], gpu_id: int) -> Dict:
     """One fold: train (checkpoint chosen on a dev part of the training folds), evaluate on the test fold."""
@@ -60,6 +78,14 @@ def train_and_evaluate(config: Path, train_docs, test_path: Path, run_dir: Path,
     write_docs(train_part, run_dir / "data" / "train.spacy")
     write_docs(dev_part, run_dir / "data" / "dev.spacy")
     over = dict(overrides)
+    width = fold_vectors_width(over.get("paths.vectors"))
+    if width:  # learned from this fold's training part only
+        from ..unit_vectors import learn_vectors, unit_sequences
+
+        vectors_dir = run_dir / "vectors"
+        learn_vectors(list(unit_sequences(train_part)), vectors_dir, train_part[0].lang_, width=width, seed=seed,
+                      source=str(run_dir / "data" / "train.spacy"))
+        over["paths.vectors"] = str(vectors_dir)
     over.update({"paths.train": str(run_dir / "data" / "train.spacy"), "paths.dev": str(run_dir / "data" / "dev.spacy"),
                  "system.seed": seed, "corpora.train.negative_ratio": negative_ratio})
     if negative_ratio is not None:

@@ -93,3 +93,44 @@ def test_evaluate_cli(pool, tmp_path):
     assert "micro  P" in r.output and json.loads((tmp_path / "s.json").read_text())["counts"]["instances"] > 0
     r = runner.invoke(app, ["cv", "x.cfg", str(pool), "-o", str(tmp_path / "d"), "--set", "nokey"])
     assert r.exit_code != 0
+
+
+def test_fold_vectors_are_learned_from_each_runs_training_part_only(tmp_path):
+    """`cv --fold-vectors`: every run learns its own unit vectors from its training part, so a character that
+    occurs only in the test fold (or in the run's checkpoint dev part) has no vector in that run."""
+    import spacy
+    from conftest import make_doc
+
+    nlp = spacy.blank("zh")
+    unique = "甲乙丙丁戊己庚辛壬癸子丑"  # one character per document, seen twice in it and nowhere else
+    db = DocBin(store_user_data=True)
+    for i in range(24):
+        name, org = ["张三", "李四", "王五"][i % 3], ["北京大学", "清华大学"][i % 2]
+        chars = list(f"{name}在{org}工作。") + [unique[i // 2]] * 2
+        doc = make_doc(nlp, chars, [(0, 2, "PER"), (3, 7, "ORG")], [(0, 1, "ORG-AFF")],
+                       sent_starts=[True] + [False] * (len(chars) - 1))
+        doc.user_data[DOC_ID_KEY] = f"doc{i // 2}"
+        db.add(doc)
+    db.to_disk(tmp_path / "pool.spacy")
+    out = tmp_path / "cv"
+    sets = [f"--set={k}={json.dumps(v)}" for k, v in {**SMALL, "vars.vectors_width": 8}.items()]
+    res = CliRunner().invoke(app, ["cv", str(REPO / "configs" / "zh_vectors.cfg"), str(tmp_path / "pool.spacy"),
+                                   "--output", str(out), "--lang", "zh", "--variants", "mtl_tag", "--folds", "2",
+                                   "--fold-vectors", "6", *sets])
+    assert res.exit_code == 0, res.output
+    for fold in (0, 1):
+        run = out / "runs" / "mtl_tag" / f"fold{fold}"
+        report = json.loads((run / "vectors" / "unit_vectors.json").read_text())
+        train_docs = list(DocBin().from_disk(run / "data" / "train.spacy").get_docs(nlp.vocab))
+        assert report["docs"] == len(train_docs) and report["data"] == str(run / "data" / "train.spacy")
+        assert report["width"] == 6
+        scores = json.loads((run / "scores.json").read_text())
+        assert scores["overrides"]["paths.vectors"] == str(run / "vectors")
+        keys = set(spacy.load(run / "vectors").vocab.vectors.keys())
+        with_vector = {nlp.vocab.strings[k] for k in keys}
+        seen_in_training = {c for d in train_docs for c in d.text if not c.isspace()}
+        assert with_vector == {c for c in seen_in_training
+                               if sum(d.text.count(c) for d in train_docs) >= 2}
+        assert with_vector & set(unique) and not (set(unique) - seen_in_training) & with_vector
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["overrides"]["paths.vectors"] == "<fold-training-text:6>"
