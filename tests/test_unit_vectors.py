@@ -138,3 +138,17 @@ def test_zh_vectors_cfg_is_zh_charwise_plus_a_vector_channel_and_averages():
     assert charwise["training"]["optimizer"]["use_averages"] is False
     assert {k: v for k, v in charwise["training"].items() if k != "optimizer"} == \
         {k: v for k, v in vectors["training"].items() if k != "optimizer"}
+
+
+def test_zh_vectors_cfg_without_vectors_stops_with_a_clear_error(tmp_path):
+    nlp = spacy.blank("zh")
+    docs = chinese_docs(nlp)
+    _write(docs[:16], tmp_path / "train.spacy")
+    _write(docs[16:], tmp_path / "dev.spacy")
+    cmd = [sys.executable, "-m", "spacy", "train", str(REPO / "configs" / "zh_vectors.cfg"), "--output",
+           str(tmp_path / "out"), "--paths.train", str(tmp_path / "train.spacy"), "--paths.dev",
+           str(tmp_path / "dev.spacy")] + SMALL
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    assert res.returncode != 0
+    assert "pass --paths.vectors" in res.stderr and "spacy_bio_rel vectors" in res.stderr
+    assert "IndexError" not in res.stderr

@@ -213,6 +213,8 @@ def init(model: Model[RelInput, RelScores], X: Optional[RelInput] = None, Y=None
     model.get_ref("featurize").initialize(X=X)
     if model.has_ref("tok2vec"):
         tok2vec = model.get_ref("tok2vec")
+        if X is not None and X.docs:
+            _require_static_vectors(tok2vec, X.docs[0].vocab)
         tok2vec.initialize(X=X.docs[:16] if X is not None else None)
         width = tok2vec.get_dim("nO") if tok2vec.has_dim("nO") is True else None
         if width is not None and width != model.attrs["tok2vec_width"]:
@@ -223,6 +225,17 @@ def init(model: Model[RelInput, RelScores], X: Optional[RelInput] = None, Y=None
     n_units, n_tags = vocab_sizes(model.get_ref("featurize"))
     n_out = model.get_dim("nO") if model.has_dim("nO") is True else 1
     torch_module(model).resize(n_units, n_tags, max(1, n_out))
+
+
+def _require_static_vectors(tok2vec: Model, vocab) -> None:
+    """A tok2vec that reads static vectors (``include_static_vectors = true``, configs/zh_vectors.cfg) needs
+    vectors in the vocab; without them spaCy fails later with an IndexError."""
+    if any(layer.name == "static_vectors" for layer in tok2vec.walk()) and vocab.vectors.size == 0:
+        raise ValueError(
+            "The relation model's tok2vec reads static vectors (include_static_vectors = true), but the "
+            "pipeline has none: pass --paths.vectors DIR (a pipeline with vectors; make character vectors from "
+            "your training text with `python -m spacy_bio_rel vectors TRAIN.spacy DIR --lang zh`)."
+        )
 
 
 def torch_module(model: Model) -> BioTagCNN:
