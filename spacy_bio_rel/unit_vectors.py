@@ -33,11 +33,11 @@ class UnitCounts:
     settings: Dict = field(default_factory=dict)
 
 
-def unit_sequences(docs: Iterable, lowercase: bool = False) -> Iterable[List[str]]:
-    """Each Doc as its units: token texts without whitespace tokens (one character per token for
-    spaCy's Chinese ``char`` segmenter)."""
+def unit_sequences(docs: Iterable) -> Iterable[List[str]]:
+    """Each Doc as its units: token texts (ORTH, the key ``spacy.StaticVectors`` looks vectors up by) without
+    whitespace tokens; one character per token for spaCy's Chinese ``char`` segmenter."""
     for doc in docs:
-        yield [t.lower_ if lowercase else t.text for t in doc if not t.is_space]
+        yield [t.text for t in doc if not t.is_space]
 
 
 def count_units(sequences: Sequence[List[str]], window: int = 5, min_count: int = 2,
@@ -116,14 +116,14 @@ def unit_vectors(counts: UnitCounts, width: int = 100, seed: int = 0, smoothing:
     return (vectors / norms).astype(numpy.float32)
 
 
-def read_sequences(path: Path, lang: str, lowercase: bool = False) -> List[List[str]]:
+def read_sequences(path: Path, lang: str) -> List[List[str]]:
     """The unit sequences of every Doc in a DocBin file or folder of them."""
     import spacy
 
     docs = read_docbin_docs(path, spacy.blank(lang))
     if not docs:
         raise ValueError(f"no Docs in {path}")
-    return list(unit_sequences(docs, lowercase))
+    return list(unit_sequences(docs))
 
 
 def save_vectors_pipeline(units: List[str], vectors: numpy.ndarray, lang: str, output: Path):
@@ -140,7 +140,7 @@ def save_vectors_pipeline(units: List[str], vectors: numpy.ndarray, lang: str, o
 
 
 def learn_vectors(sequences: Sequence[List[str]], output: Path, lang: str, *, width: int = 100, window: int = 5,
-                  min_count: int = 2, seed: int = 0, lowercase: bool = False, source: str = "") -> Dict:
+                  min_count: int = 2, seed: int = 0, source: str = "") -> Dict:
     """Count, factorise and save (a pipeline folder at ``output`` with ``unit_vectors.json``); returns the
     report: what was read, what got a vector and what did not."""
     counts = count_units(sequences, window=window, min_count=min_count)
@@ -149,6 +149,6 @@ def learn_vectors(sequences: Sequence[List[str]], output: Path, lang: str, *, wi
     report = {"data": source, "docs": counts.docs, "unit_occurrences": counts.seen,
               "units_with_vector": len(counts.units), "units_without_vector": counts.dropped_types,
               "occurrences_without_vector": counts.seen - counts.kept, "width": int(vectors.shape[1]),
-              "seed": seed, "lowercase": lowercase, **counts.settings}
+              "seed": seed, **counts.settings}
     (output / "unit_vectors.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     return report

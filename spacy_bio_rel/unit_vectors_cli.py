@@ -15,7 +15,6 @@ def vectors_cmd(
     width: int = typer.Option(100, "--width", help="Vector width (SVD rank)."),
     window: int = typer.Option(5, "--window", help="Context window: units on each side, weighted 1/distance."),
     min_count: int = typer.Option(2, "--min-count", help="Units seen fewer times get no vector (counted below)."),
-    lowercase: bool = typer.Option(False, "--lowercase", help="Learn vectors of lower-cased units."),
     seed: int = typer.Option(0, "--seed", help="Seed of the randomised SVD."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing OUTPUT folder."),
 ):
@@ -24,8 +23,8 @@ def vectors_cmd(
     try:
         if output.exists() and not overwrite:
             raise ValueError(f"{output} exists: pass --overwrite to replace it")
-        report = learn_vectors(read_sequences(data, lang, lowercase), output, lang, width=width, window=window,
-                               min_count=min_count, seed=seed, lowercase=lowercase, source=str(data))
+        report = learn_vectors(read_sequences(data, lang), output, lang, width=width, window=window,
+                               min_count=min_count, seed=seed, source=str(data))
     except ValueError as e:
         typer.secho(f"Error: {e}", err=True, fg=typer.colors.RED)
         raise typer.Exit(code=1)
