@@ -10,7 +10,7 @@ from spacy.cli._util import parse_config_overrides
 from ..evaluate import evaluate_gold_entities, format_scores, write_scores
 from .folds import PoolError
 from .provenance import StaleOutputError
-from .runner import fold_vectors as fold_vectors_width_marker, run_cv
+from .runner import fold_vectors_marker, run_cv
 from .variants import resolve
 
 LANG_HELP = "Language of the pool's Docs: 'en' or 'zh'."
@@ -114,7 +114,7 @@ def cv_cmd(
     if fold_vectors < 0:
         raise typer.BadParameter(f"--fold-vectors takes a width (0: off), got {fold_vectors}")
     if fold_vectors:
-        overrides["paths.vectors"] = fold_vectors_width_marker(fold_vectors)
+        overrides["paths.vectors"] = fold_vectors_marker(fold_vectors)
     _run(lambda: run_cv(config, pool, resolve(variants.split(",")), output, lang=lang, folds=folds, seed=seed,
                         max_folds=max_folds, overrides=overrides, dev_fraction=dev_fraction,
                         gpu_id=gpu_id, corpus=corpus, paper=paper, overwrite=overwrite, **ray_options),

@@ -51,18 +51,18 @@ def _fmt(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
-# ``paths.vectors`` set to ``fold_vectors(width)``: each run learns unit vectors of that width
+# ``paths.vectors`` set to ``fold_vectors_marker(width)``: each run learns unit vectors of that width
 # (spacy_bio_rel.unit_vectors, its other defaults) from its own training part, so no test fold's text
 # reaches them (``cv --fold-vectors WIDTH``).
 FOLD_VECTORS = "<fold-training-text:{}>"
 
 
-def fold_vectors(width: int) -> str:
+def fold_vectors_marker(width: int) -> str:
     return FOLD_VECTORS.format(int(width))
 
 
 def fold_vectors_width(value: Any) -> int:
-    """The width asked for by a ``paths.vectors`` of :func:`fold_vectors`, else 0."""
+    """The width asked for by a ``paths.vectors`` of :func:`fold_vectors_marker`, else 0."""
     prefix, suffix = FOLD_VECTORS.split("{}")
     if isinstance(value, str) and value.startswith(prefix) and value.endswith(suffix):
         return int(value[len(prefix):-len(suffix)])
