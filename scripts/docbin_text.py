@@ -1,7 +1,8 @@
 """The texts of the first N Docs of a DocBin, one per line (input for `predict`).
 
-    python scripts/docbin_text.py corpus/conll04/dev.spacy corpus/conll04/dev_sample.txt --limit 10
+python scripts/docbin_text.py corpus/conll04/dev.spacy corpus/conll04/dev_sample.txt --limit 10
 """
+
 import argparse
 from pathlib import Path
 

@@ -16,6 +16,7 @@ A download whose checksum differs (e.g. an upstream format change) is an
 error that prints the checksum found; ``--trust-download`` keeps it anyway.
 No network is touched when the shared copy exists.
 """
+
 import argparse
 import hashlib
 import io
@@ -26,7 +27,6 @@ import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
-from typing import Dict
 
 CONLL04_URL = "http://lavis.cs.hs-rm.de/storage/spert/public/datasets/conll04/"
 CONLL04_FILES = {  # local name: (upstream name, sha256 of the shared copy)
@@ -54,9 +54,11 @@ def download(url: str, timeout: int, looked: Path, dest: Path) -> bytes:
             return r.read()
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", None) or e
-        sys.exit(f"Error: no local copy at {looked} and the download of {url} failed ({reason}). "
-                 f"Provide the data: set {SHARED_ENV}=/path/to/datasets (or --vars.shared_datasets PATH) to a "
-                 f"folder holding {looked.name}/, or put the files into {dest} yourself.")
+        sys.exit(
+            f"Error: no local copy at {looked} and the download of {url} failed ({reason}). "
+            f"Provide the data: set {SHARED_ENV}=/path/to/datasets (or --vars.shared_datasets PATH) to a "
+            f"folder holding {looked.name}/, or put the files into {dest} yourself."
+        )
 
 
 def sha256_file(path: Path) -> str:
@@ -69,7 +71,9 @@ def sha256_file(path: Path) -> str:
 
 def manifest_sha256(folder: Path) -> str:
     """One checksum over every file under ``folder`` (relative path + content)."""
-    lines = sorted(f"{p.relative_to(folder).as_posix()} {sha256_file(p)}" for p in folder.rglob("*") if p.is_file())
+    lines = sorted(
+        f"{p.relative_to(folder).as_posix()} {sha256_file(p)}" for p in folder.rglob("*") if p.is_file()
+    )
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
 
@@ -100,6 +104,7 @@ def fetch_conll04(shared: Path, dest: Path, trust: bool) -> None:
 
 def _extract_sanwen(archive: bytes, dest: Path) -> None:
     """Brat files of the train and dev splits from the repository archive (nested zips too)."""
+
     def walk(zf: zipfile.ZipFile) -> None:
         for info in zf.infolist():
             name = info.filename
@@ -114,6 +119,7 @@ def _extract_sanwen(archive: bytes, dest: Path) -> None:
                     out = dest / split / Path(name).name
                     out.parent.mkdir(parents=True, exist_ok=True)
                     out.write_bytes(zf.read(info))
+
     walk(zipfile.ZipFile(io.BytesIO(archive)))
 
 
@@ -144,8 +150,12 @@ def fetch_sanwen(shared: Path, dest: Path, trust: bool) -> None:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("corpus", choices=["conll04", "sanwen"])
-    ap.add_argument("--shared", type=Path, default=Path("../shared/datasets"),
-                    help=f"local copy of the shared datasets (used when present); ${SHARED_ENV} overrides it")
+    ap.add_argument(
+        "--shared",
+        type=Path,
+        default=Path("../shared/datasets"),
+        help=f"local copy of the shared datasets (used when present); ${SHARED_ENV} overrides it",
+    )
     ap.add_argument("--dest", type=Path, required=True, help="target folder, e.g. assets/conll04")
     ap.add_argument("--trust-download", action="store_true", help="keep a download whose checksum differs")
     args = ap.parse_args(argv)

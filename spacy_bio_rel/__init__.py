@@ -1,17 +1,15 @@
 """spacy-bio-rel: relation extraction for spaCy (Ye et al., ACL 2019)."""
-from .relations import (  # noqa: F401
-    Relation,
-    add_relation,
-    get_relations,
-    register_extension,
-    set_relations,
-)
+
+from spacy_bio_rel.relations import Relation, add_relation, get_relations, register_extension, set_relations
 
 register_extension()
 
-from . import component, scorer, e2e_scorer, batching, optimizers, readers, encoders  # noqa: E402,F401
-from .ml import architectures  # noqa: E402,F401
-from .render import render  # noqa: E402
+# importing these registers the factory, architectures, scorers, readers, batcher, optimiser and misc functions
+from spacy_bio_rel import pipeline_component  # noqa: E402,F401
+from spacy_bio_rel.ml import architectures, encoders  # noqa: E402,F401
+from spacy_bio_rel.predict.render import render  # noqa: E402
+from spacy_bio_rel.scoring import e2e_scorer, scorer  # noqa: E402,F401
+from spacy_bio_rel.training import batchers, optimizers, readers  # noqa: E402,F401
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 __all__ = ["Relation", "add_relation", "get_relations", "set_relations", "register_extension", "render"]

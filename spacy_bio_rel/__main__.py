@@ -1,4 +1,5 @@
 """``python -m spacy_bio_rel``: the ``spacy-bio-rel`` command line."""
-from .cli import app
+
+from spacy_bio_rel.cli.app import app
 
 app(prog_name="spacy-bio-rel")

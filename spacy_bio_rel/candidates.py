@@ -13,6 +13,7 @@ Gold labels, the type filter's learning and candidate counts live in
 positive training instance: ordered ``(type1, type2)`` when directed, the
 sorted pair when undirected.
 """
+
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Sequence, Tuple
 
@@ -86,32 +87,15 @@ def iter_candidates(doc: Doc, directed: bool, ents: Optional[Sequence[Span]] = N
                 )
 
 
-@dataclass
-class RelInput:
-    """The relation model's input: Docs, the entities each Doc is read with
-    (for the BIO tags: all entities of a candidate's sentence) and each Doc's
-    candidate pairs. ``ents[i]`` may differ from ``docs[i].ents``: in training
-    the component passes the gold entities of the reference Docs."""
-
-    docs: List[Doc]
-    ents: List[List[Span]]
-    cands: List[List[Candidate]]
-
-    def __len__(self) -> int:
-        return len(self.docs)
-
-    @property
-    def n_pairs(self) -> int:
-        return sum(len(c) for c in self.cands)
-
-
 def transfer_entities(reference: Doc, predicted: Doc) -> Tuple[List[Span], int]:
     """The reference's entities as spans of ``predicted`` (matched by
     character offsets, widened to token boundaries) and how many could not be
     placed (no token there, or overlapping an entity already placed)."""
-    if len(reference) == len(predicted) and reference.text == predicted.text and (
-        reference.to_array(IDX) == predicted.to_array(IDX)
-    ).all():
+    if (
+        len(reference) == len(predicted)
+        and reference.text == predicted.text
+        and (reference.to_array(IDX) == predicted.to_array(IDX)).all()
+    ):
         return [Span(predicted, e.start, e.end, label=e.label_) for e in reference.ents], 0
     out: List[Span] = []
     lost = 0

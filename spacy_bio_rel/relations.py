@@ -15,6 +15,7 @@ retokenisation (``merge_entities``, ``retokenize``), token offsets do not.
 Items without ``"offsets": "char"`` (written by version 0.1) hold token
 offsets and are still read.
 """
+
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -93,8 +94,7 @@ def _as_relation(doc: Doc, rel: RelationLike) -> Relation:
         out = Relation(rel[0], rel[1], str(rel[2]), float(rel[3]) if len(rel) == 4 else 1.0)
     else:
         raise TypeError(
-            "A relation must be a Relation or a tuple (head_span, tail_span, label[, score]); "
-            f"got {rel!r}"
+            f"A relation must be a Relation or a tuple (head_span, tail_span, label[, score]); got {rel!r}"
         )
     for role, span in (("head", out.head), ("tail", out.tail)):
         if not isinstance(span, Span):

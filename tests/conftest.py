@@ -1,4 +1,5 @@
 """Shared fixtures: tiny hand-made Docs with entities and gold relations."""
+
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 # a tiny network for tests that train through the config (``--set`` overrides of configs/en_wordwise.cfg)
 TINY_MODEL_OVERRIDES = {
-    "components.relation_extractor.model.word_width": 16, "components.relation_extractor.model.tag_width": 8,
-    "components.relation_extractor.model.position_width": 8, "components.relation_extractor.model.max_distance": 10,
-    "components.relation_extractor.model.window_sizes": [2, 3], "components.relation_extractor.model.n_filters": 8,
-    "components.relation_extractor.model.hidden_width": 8, "components.relation_extractor.model.min_freq": 1,
+    "components.relation_extractor.model.word_width": 16,
+    "components.relation_extractor.model.tag_width": 8,
+    "components.relation_extractor.model.position_width": 8,
+    "components.relation_extractor.model.max_distance": 10,
+    "components.relation_extractor.model.window_sizes": [2, 3],
+    "components.relation_extractor.model.n_filters": 8,
+    "components.relation_extractor.model.hidden_width": 8,
+    "components.relation_extractor.model.min_freq": 1,
     "vars.directed": True,
 }
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
@@ -42,11 +47,15 @@ def planted_docs(nlp, n=40):
     locs = ["Paris", "Oslo", "Lima", "Kyiv"]
     docs = []
     for i in range(n):
-        p, o, l = people[i % 8], orgs[i % 4], locs[(i // 2) % 4]
+        p, o, loc = people[i % 8], orgs[i % 4], locs[(i // 2) % 4]
         if i % 2 == 0:
-            words = [p, "works", "for", o, "and", "visited", l, "."]
-            docs.append(make_doc(nlp, words, [(0, 1, "PER"), (3, 4, "ORG"), (6, 7, "LOC")], [(0, 1, "Work_For")]))
+            words = [p, "works", "for", o, "and", "visited", loc, "."]
+            docs.append(
+                make_doc(nlp, words, [(0, 1, "PER"), (3, 4, "ORG"), (6, 7, "LOC")], [(0, 1, "Work_For")])
+            )
         else:
-            words = [p, "lives", "in", l, "near", o, "offices", "."]
-            docs.append(make_doc(nlp, words, [(0, 1, "PER"), (3, 4, "LOC"), (5, 6, "ORG")], [(0, 1, "Live_In")]))
+            words = [p, "lives", "in", loc, "near", o, "offices", "."]
+            docs.append(
+                make_doc(nlp, words, [(0, 1, "PER"), (3, 4, "LOC"), (5, 6, "ORG")], [(0, 1, "Live_In")])
+            )
     return docs

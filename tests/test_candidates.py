@@ -1,15 +1,20 @@
+from conftest import make_doc
 from spacy.tokens import Doc
 
 from spacy_bio_rel.candidates import iter_candidates, sentence_bounds, transfer_entities
-from conftest import make_doc
 
 
 def _doc(nlp):
     # two sentences: 3 entities in the first, 1 in the second
     words = ["Anna", "met", "Bert", "in", "Oslo", ".", "Carl", "left", "."]
     starts = [True, False, False, False, False, False, True, False, False]
-    return make_doc(nlp, words, [(0, 1, "PER"), (2, 3, "PER"), (4, 5, "LOC"), (6, 7, "PER")],
-                    [(0, 1, "Social"), (1, 0, "Knows"), (1, 2, "Located")], sent_starts=starts)
+    return make_doc(
+        nlp,
+        words,
+        [(0, 1, "PER"), (2, 3, "PER"), (4, 5, "LOC"), (6, 7, "PER")],
+        [(0, 1, "Social"), (1, 0, "Knows"), (1, 2, "Located")],
+        sent_starts=starts,
+    )
 
 
 def test_sentences_and_pairs(nlp_en):
@@ -44,9 +49,16 @@ def test_candidates_from_given_entities_carry_char_offsets(nlp_en):
 def test_transfer_entities_same_and_other_tokenisation(nlp_en):
     ref = _doc(nlp_en)
     same, lost = transfer_entities(ref, ref.copy())
-    assert lost == 0 and [(e.start, e.end, e.label_) for e in same] == [(e.start, e.end, e.label_) for e in ref.ents]
+    assert lost == 0 and [(e.start, e.end, e.label_) for e in same] == [
+        (e.start, e.end, e.label_) for e in ref.ents
+    ]
     # a predicted Doc that merges "Anna met" into one token: Anna widens to it, the rest by characters
     other = Doc(nlp_en.vocab, words=["Anna met", "Bert", "in", "Oslo", ".", "Carl", "left", "."])
     moved, lost = transfer_entities(ref, other)
     assert lost == 0
-    assert [(e.text, e.label_) for e in moved] == [("Anna met", "PER"), ("Bert", "PER"), ("Oslo", "LOC"), ("Carl", "PER")]
+    assert [(e.text, e.label_) for e in moved] == [
+        ("Anna met", "PER"),
+        ("Bert", "PER"),
+        ("Oslo", "LOC"),
+        ("Carl", "PER"),
+    ]

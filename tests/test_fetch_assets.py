@@ -1,10 +1,10 @@
 """scripts/fetch_assets.py: the SHARED_DATASETS override and the offline message (issue 13, point 10)."""
+
 import importlib.util
 import urllib.error
 import urllib.request
 
 import pytest
-
 from conftest import REPO
 
 
@@ -38,7 +38,10 @@ def test_shared_datasets_environment_variable_overrides_the_option(fetch, tmp_pa
         (shared / name).write_text("[]")
     monkeypatch.setenv("SHARED_DATASETS", str(tmp_path / "mine"))
     monkeypatch.setattr(urllib.request, "urlopen", offline)
-    monkeypatch.setattr(fetch, "CONLL04_FILES", {k: (u, fetch.sha256_file(shared / k))
-                                                 for k, (u, _) in fetch.CONLL04_FILES.items()})
+    monkeypatch.setattr(
+        fetch,
+        "CONLL04_FILES",
+        {k: (u, fetch.sha256_file(shared / k)) for k, (u, _) in fetch.CONLL04_FILES.items()},
+    )
     fetch.main(["conll04", "--shared", str(tmp_path / "nowhere"), "--dest", str(tmp_path / "dest")])
     assert (tmp_path / "dest" / "train.json").read_text() == "[]"

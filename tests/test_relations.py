@@ -1,8 +1,8 @@
 import pytest
-from spacy.tokens import DocBin, Span
+from conftest import make_doc
+from spacy.tokens import DocBin
 
 from spacy_bio_rel import Relation, add_relation, get_relations, set_relations
-from conftest import make_doc
 
 
 def test_set_and_get_relations(nlp_en):
@@ -21,7 +21,9 @@ def test_set_and_get_relations(nlp_en):
 
 
 def test_relations_survive_docbin(nlp_en):
-    doc = make_doc(nlp_en, ["Anna", "works", "for", "Acme"], [(0, 1, "PER"), (3, 4, "ORG")], [(0, 1, "Work_For")])
+    doc = make_doc(
+        nlp_en, ["Anna", "works", "for", "Acme"], [(0, 1, "PER"), (3, 4, "ORG")], [(0, 1, "Work_For")]
+    )
     db = DocBin(store_user_data=True)
     db.add(doc)
     (back,) = list(DocBin().from_bytes(db.to_bytes()).get_docs(nlp_en.vocab))

@@ -6,11 +6,12 @@ One module per step: :mod:`.sgml` (markup -> text), :mod:`.ace`, :mod:`.brat`,
 (document-level folds and id lists), :mod:`.report` (counts and drops),
 :mod:`.pipeline` (read -> Docs -> split -> write).
 """
-from .ace import AceSettings, NoDocumentsError, read_ace, read_ace_document  # noqa: F401
-from .brat import BratSettings, NoBratDocumentsError, read_brat  # noqa: F401
-from .conll04 import NoItemsError, read_conll04  # noqa: F401
-from .docs import DOC_ID_KEY, DocSettings, build_docs  # noqa: F401
-from .pipeline import (  # noqa: F401
+
+from spacy_bio_rel.converters.ace import AceSettings, NoDocumentsError, read_ace, read_ace_document
+from spacy_bio_rel.converters.brat import BratSettings, NoBratDocumentsError, read_brat
+from spacy_bio_rel.converters.conll04 import NoItemsError, read_conll04
+from spacy_bio_rel.converters.docs import DOC_ID_KEY, DocSettings, build_docs
+from spacy_bio_rel.converters.pipeline import (
     OutputSettings,
     convert_ace,
     convert_brat,
@@ -18,7 +19,34 @@ from .pipeline import (  # noqa: F401
     convert_prodigy,
     write_units,
 )
-from .prodigy import read_prodigy  # noqa: F401
-from .report import ConversionReport, format_report  # noqa: F401
-from .sgml import strip_sgml  # noqa: F401
-from .splits import kfold, read_id_list  # noqa: F401
+from spacy_bio_rel.converters.prodigy import read_prodigy
+from spacy_bio_rel.converters.report import ConversionReport, format_report
+from spacy_bio_rel.converters.sgml import strip_sgml
+from spacy_bio_rel.converters.splits import kfold, read_id_list
+
+__all__ = [
+    "AceSettings",
+    "NoDocumentsError",
+    "read_ace",
+    "read_ace_document",
+    "BratSettings",
+    "NoBratDocumentsError",
+    "read_brat",
+    "NoItemsError",
+    "read_conll04",
+    "DOC_ID_KEY",
+    "DocSettings",
+    "build_docs",
+    "OutputSettings",
+    "convert_ace",
+    "convert_brat",
+    "convert_conll04",
+    "convert_prodigy",
+    "write_units",
+    "read_prodigy",
+    "ConversionReport",
+    "format_report",
+    "strip_sgml",
+    "kfold",
+    "read_id_list",
+]

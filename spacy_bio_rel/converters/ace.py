@@ -8,18 +8,19 @@ of the mentions' stored texts differ from the text (``document_text_mismatch``);
 the others are converted. The ``.sgm`` files are decoded strictly
 (:mod:`.textio`).
 """
+
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
-from .checks import DEFAULT_MAX_MISMATCH, excluded, mismatched_document
-from .report import ConversionReport
-from .sgml import read_sgm
-from .textio import DEFAULT_ENCODING, check_encoding
-from .types import MentionData, RelationData, SourceDocument
+from spacy_bio_rel.converters.checks import DEFAULT_MAX_MISMATCH, excluded, mismatched_document
+from spacy_bio_rel.converters.report import ConversionReport
+from spacy_bio_rel.converters.sgml import read_sgm
+from spacy_bio_rel.converters.textio import DEFAULT_ENCODING, check_encoding
+from spacy_bio_rel.converters.types import MentionData, RelationData, SourceDocument
 
 ENTITY_TYPES = ("PER", "ORG", "GPE", "LOC", "FAC", "VEH", "WEA")
 RELATION_TYPES = ("ART", "GEN-AFF", "ORG-AFF", "PART-WHOLE", "PER-SOC", "PHYS", "METONYMY")
@@ -90,8 +91,8 @@ def find_apf_files(root: Path, settings: AceSettings) -> List[Path]:
             folders = sorted({p.parent.name for p in any_apf})
             hint = f" (found .apf.xml files in sub-folders {folders}: choose one with --subfolder)"
         raise NoDocumentsError(
-            f"No documents under {base}: no '*{APF_SUFFIX}' files in a '{settings.folder}' "
-            f"sub-folder{hint}")
+            f"No documents under {base}: no '*{APF_SUFFIX}' files in a '{settings.folder}' sub-folder{hint}"
+        )
     return files
 
 
@@ -110,8 +111,10 @@ def _charseq(elem: Optional[ET.Element], where: str) -> Optional[Tuple[int, int,
     try:
         start, end = int(cs.get("START")), int(cs.get("END")) + 1
     except (TypeError, ValueError):
-        raise BadDocument(f"{where} {elem.tag}: charseq START={cs.get('START')!r} END={cs.get('END')!r} "
-                          f"is not a pair of integers")
+        raise BadDocument(
+            f"{where} {elem.tag}: charseq START={cs.get('START')!r} END={cs.get('END')!r} "
+            f"is not a pair of integers"
+        )
     return start, end, cs.text or ""
 
 
@@ -119,13 +122,23 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _check_offsets(text: str, where: str, kind: str, span: Tuple[int, int, str],
-                   settings: AceSettings, report: ConversionReport, tally: Counter) -> bool:
+def _check_offsets(
+    text: str,
+    where: str,
+    kind: str,
+    span: Tuple[int, int, str],
+    settings: AceSettings,
+    report: ConversionReport,
+    tally: Counter,
+) -> bool:
     """True when the mention can be kept; every problem is counted."""
     start, end, stored = span
     if start < 0 or end > len(text) or start >= end:
-        report.drop("offsets_outside_text", where,
-                    f"{kind} offsets [{start}, {end - 1}] outside the text (length {len(text)})")
+        report.drop(
+            "offsets_outside_text",
+            where,
+            f"{kind} offsets [{start}, {end - 1}] outside the text (length {len(text)})",
+        )
         return False
     actual = text[start:end]
     tally["checked"] += 1
@@ -138,8 +151,9 @@ def _check_offsets(text: str, where: str, kind: str, span: Tuple[int, int, str],
     return True
 
 
-def _mentions(doc_el: ET.Element, text: str, fname: str, settings: AceSettings,
-              report: ConversionReport, tally: Counter) -> Tuple[List[MentionData], set]:
+def _mentions(
+    doc_el: ET.Element, text: str, fname: str, settings: AceSettings, report: ConversionReport, tally: Counter
+) -> Tuple[List[MentionData], set]:
     mentions: List[MentionData] = []
     all_ids: set = set()
     kinds = [("entity", "entity_mention")]
@@ -174,14 +188,22 @@ def _mentions(doc_el: ET.Element, text: str, fname: str, settings: AceSettings,
                 kind = "head" if use is head else "extent"
                 if not _check_offsets(text, where, kind, use, settings, report, tally):
                     continue
-                mentions.append(MentionData(id=mid, start=use[0], end=use[1], label=label,
-                                            entity_id=ent.get("ID", ""),
-                                            mention_type=m.get("TYPE", "")))
+                mentions.append(
+                    MentionData(
+                        id=mid,
+                        start=use[0],
+                        end=use[1],
+                        label=label,
+                        entity_id=ent.get("ID", ""),
+                        mention_type=m.get("TYPE", ""),
+                    )
+                )
     return mentions, all_ids
 
 
-def _relations(doc_el: ET.Element, fname: str, settings: AceSettings,
-               report: ConversionReport) -> List[RelationData]:
+def _relations(
+    doc_el: ET.Element, fname: str, settings: AceSettings, report: ConversionReport
+) -> List[RelationData]:
     out: List[RelationData] = []
     for rel in doc_el.iter("relation"):
         label = rel.get("TYPE", "")
@@ -201,14 +223,17 @@ def _relations(doc_el: ET.Element, fname: str, settings: AceSettings,
                 else:
                     report.note("non_pair_argument_ignored", where, f"role {role} (not an entity pair)")
             if "Arg-1" not in args or "Arg-2" not in args:
-                report.drop("relation_missing_argument", where, f"needs Arg-1 and Arg-2, found {sorted(args)}")
+                report.drop(
+                    "relation_missing_argument", where, f"needs Arg-1 and Arg-2, found {sorted(args)}"
+                )
                 continue
             out.append(RelationData(id=rid, head=args["Arg-1"], tail=args["Arg-2"], label=label))
     return out
 
 
-def read_ace_document(apf_path: Path, settings: AceSettings,
-                      report: ConversionReport) -> Optional[SourceDocument]:
+def read_ace_document(
+    apf_path: Path, settings: AceSettings, report: ConversionReport
+) -> Optional[SourceDocument]:
     """One document (or None, counted in ``report``, when it cannot be read)."""
     apf_path = Path(apf_path)
     stem = doc_stem(apf_path)
@@ -241,13 +266,20 @@ def read_ace_document(apf_path: Path, settings: AceSettings,
     if mismatched_document(fname, tally["mismatch"], tally["checked"], settings.max_mismatch, report):
         return None
     relations = _relations(doc_el, fname, settings, report)
-    return SourceDocument(id=doc_el.get("DOCID") or stem, path=fname, text=sgml.text,
-                          mentions=mentions, relations=relations, breaks=sgml.tag_positions,
-                          known_ids=all_ids)
+    return SourceDocument(
+        id=doc_el.get("DOCID") or stem,
+        path=fname,
+        text=sgml.text,
+        mentions=mentions,
+        relations=relations,
+        breaks=sgml.tag_positions,
+        known_ids=all_ids,
+    )
 
 
-def read_ace(root: Path, settings: AceSettings, report: ConversionReport,
-             progress=None) -> Iterator[SourceDocument]:
+def read_ace(
+    root: Path, settings: AceSettings, report: ConversionReport, progress=None
+) -> Iterator[SourceDocument]:
     """All readable documents under ``root``; raises NoDocumentsError when none."""
     files = find_apf_files(Path(root), settings)
     n_read = 0
@@ -259,5 +291,7 @@ def read_ace(root: Path, settings: AceSettings, report: ConversionReport,
             n_read += 1
             yield doc
     if n_read == 0:
-        raise NoDocumentsError(f"None of the {len(files)} documents under {root} could be read "
-                               f"(see the report: {dict(report.drops)})")
+        raise NoDocumentsError(
+            f"None of the {len(files)} documents under {root} could be read "
+            f"(see the report: {dict(report.drops)})"
+        )

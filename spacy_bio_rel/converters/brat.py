@@ -15,17 +15,24 @@
 * Files are decoded strictly (:mod:`.textio`, ``encoding``, default UTF-8);
   a byte order mark is removed, so offsets count from the text after it.
 """
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, List, Optional
 
-from .checks import DEFAULT_MAX_MISMATCH, excluded, mismatched_document
-from .report import ConversionReport
-from .textio import DEFAULT_ENCODING, check_encoding, read_text
-from .types import MentionData, RelationData, SourceDocument
+from spacy_bio_rel.converters.checks import DEFAULT_MAX_MISMATCH, excluded, mismatched_document
+from spacy_bio_rel.converters.report import ConversionReport
+from spacy_bio_rel.converters.textio import DEFAULT_ENCODING, check_encoding, read_text
+from spacy_bio_rel.converters.types import MentionData, RelationData, SourceDocument
 
-SKIPPED_PREFIXES = {"*": "coreference_set_line", "#": "annotator_note_line", "E": "event_line",
-                    "A": "attribute_line", "M": "attribute_line", "N": "normalization_line"}
+SKIPPED_PREFIXES = {
+    "*": "coreference_set_line",
+    "#": "annotator_note_line",
+    "E": "event_line",
+    "A": "attribute_line",
+    "M": "attribute_line",
+    "N": "normalization_line",
+}
 
 
 class NoBratDocumentsError(ValueError):
@@ -58,7 +65,8 @@ def _logical_lines(ann: str) -> List[List]:
             continue
         first = line[0]
         starts = first in "TR" + "".join(SKIPPED_PREFIXES) and (
-            first in "*#" or (len(line) > 1 and line[1].isdigit()))
+            first in "*#" or (len(line) > 1 and line[1].isdigit())
+        )
         if not starts and out and out[-1][1].startswith("T"):
             out[-1][1] += "\n" + line
             out[-1][2] = True
@@ -67,8 +75,9 @@ def _logical_lines(ann: str) -> List[List]:
     return out
 
 
-def parse_ann(ann: str, text: str, where: str, doc_id: str, settings: BratSettings,
-              report: ConversionReport) -> Optional[SourceDocument]:
+def parse_ann(
+    ann: str, text: str, where: str, doc_id: str, settings: BratSettings, report: ConversionReport
+) -> Optional[SourceDocument]:
     """The document (None, counted, when its stored texts show that its offsets cannot be trusted)."""
     mentions: List[MentionData] = []
     relations: List[RelationData] = []
@@ -77,7 +86,7 @@ def parse_ann(ann: str, text: str, where: str, doc_id: str, settings: BratSettin
     for no, line, continued in _logical_lines(ann):
         loc = f"{where}:{no}"
         prefix = line[0]
-        if prefix in SKIPPED_PREFIXES and not (prefix in "TR"):
+        if prefix in SKIPPED_PREFIXES and prefix not in "TR":
             report.note(f"skipped_{SKIPPED_PREFIXES[prefix]}", loc, line[:60])
             continue
         fields = line.split("\t")
@@ -98,8 +107,11 @@ def parse_ann(ann: str, text: str, where: str, doc_id: str, settings: BratSettin
                 report.drop("malformed_line", f"{loc} {tid}", f"bad offsets {offsets!r}")
                 continue
             if start < 0 or end > len(text) or start >= end:
-                report.drop("offsets_outside_text", f"{loc} {tid}",
-                            f"[{start}, {end}) outside the text (length {len(text)})")
+                report.drop(
+                    "offsets_outside_text",
+                    f"{loc} {tid}",
+                    f"[{start}, {end}) outside the text (length {len(text)})",
+                )
                 continue
             if continued:
                 report.note("entity_text_continued_on_next_line", f"{loc} {tid}", repr(stored))
@@ -123,15 +135,18 @@ def parse_ann(ann: str, text: str, where: str, doc_id: str, settings: BratSettin
             if excluded(label, settings.exclude_relations, f"{loc} {rid}", report):
                 continue
             if "Arg1" not in args or "Arg2" not in args:
-                report.drop("relation_missing_argument", f"{loc} {rid}", f"needs Arg1 and Arg2: {line[:60]!r}")
+                report.drop(
+                    "relation_missing_argument", f"{loc} {rid}", f"needs Arg1 and Arg2: {line[:60]!r}"
+                )
                 continue
             relations.append(RelationData(id=rid, head=args["Arg1"], tail=args["Arg2"], label=label))
         else:
             report.drop("malformed_line", loc, f"unknown annotation line {line[:60]!r}")
     if mismatched_document(where, n_mismatch, n_checked, settings.max_mismatch, report):
         return None
-    return SourceDocument(id=doc_id, path=where, text=text, mentions=mentions,
-                          relations=relations, known_ids=known)
+    return SourceDocument(
+        id=doc_id, path=where, text=text, mentions=mentions, relations=relations, known_ids=known
+    )
 
 
 def find_brat_files(folder: Path, recursive: bool = False) -> List[Path]:
@@ -148,8 +163,9 @@ def _sort_key(p: Path):
     return (0, int(p.stem), "") if p.stem.isdigit() else (1, 0, p.stem)
 
 
-def read_brat(folder: Path, settings: BratSettings, report: ConversionReport,
-              progress=None) -> Iterator[SourceDocument]:
+def read_brat(
+    folder: Path, settings: BratSettings, report: ConversionReport, progress=None
+) -> Iterator[SourceDocument]:
     files = sorted(find_brat_files(folder, settings.recursive), key=_sort_key)
     n_read = 0
     for i, ann_path in enumerate(files):

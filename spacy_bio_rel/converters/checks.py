@@ -17,19 +17,21 @@
   least two do) has offsets that cannot be trusted (a wrong encoding, a byte
   order mark, shifted annotation): it is left out (``document_text_mismatch``).
 """
+
 from typing import Dict, Iterable, List, Sequence, Tuple
 
 from spacy.tokens import Span
 
-from .report import ConversionReport
+from spacy_bio_rel.converters.report import ConversionReport
 
 DEFAULT_MAX_MISMATCH = 0.1
 
 Key = Tuple[Tuple[int, int], Tuple[int, int]]
 
 
-def resolve_overlaps(spans: Sequence[Span], names: Sequence[str], where: str,
-                     report: ConversionReport) -> List[int]:
+def resolve_overlaps(
+    spans: Sequence[Span], names: Sequence[str], where: str, report: ConversionReport
+) -> List[int]:
     """Indices of the spans kept, in text order; ``names[k]`` names span k in ``where``."""
     order = sorted(range(len(spans)), key=lambda k: (spans[k].start, -len(spans[k]), k))
     kept: List[int] = []
@@ -38,9 +40,12 @@ def resolve_overlaps(spans: Sequence[Span], names: Sequence[str], where: str,
         if kept and span.start < spans[kept[-1]].end:
             other = spans[kept[-1]]
             same = (span.start, span.end) == (other.start, other.end)
-            report.drop("overlapping_entity", f"{where} {names[k]}",
-                        f"{span.text!r} [{span.label_}] {'same span as' if same else 'overlaps'} "
-                        f"kept {names[kept[-1]]} {other.text!r} [{other.label_}]")
+            report.drop(
+                "overlapping_entity",
+                f"{where} {names[k]}",
+                f"{span.text!r} [{span.label_}] {'same span as' if same else 'overlaps'} "
+                f"kept {names[kept[-1]]} {other.text!r} [{other.label_}]",
+            )
             continue
         kept.append(k)
     return kept
@@ -54,8 +59,9 @@ def excluded(label: str, exclude: Iterable[str], where: str, report: ConversionR
     return False
 
 
-def check_relations(items: Iterable[Tuple[Span, Span, str, str]], where: str,
-                    report: ConversionReport) -> List[Tuple[Span, Span, str]]:
+def check_relations(
+    items: Iterable[Tuple[Span, Span, str, str]], where: str, report: ConversionReport
+) -> List[Tuple[Span, Span, str]]:
     """``(head, tail, label, name)`` items -> the gold relations kept, ``(head, tail, label)``."""
     seen: Dict[Key, Tuple[str, str]] = {}
     out: List[Tuple[Span, Span, str]] = []
@@ -70,25 +76,35 @@ def check_relations(items: Iterable[Tuple[Span, Span, str, str]], where: str,
             if first_label == label:
                 report.note("duplicate_relation_merged", loc, f"{label} repeats {first}")
             else:
-                report.drop("conflicting_relation", loc,
-                            f"{label} on {head.text!r} -> {tail.text!r}, a pair already labelled "
-                            f"{first_label} by {first} (kept)")
+                report.drop(
+                    "conflicting_relation",
+                    loc,
+                    f"{label} on {head.text!r} -> {tail.text!r}, a pair already labelled "
+                    f"{first_label} by {first} (kept)",
+                )
             continue
         back = seen.get((key[1], key[0]))
         if back is not None and back[0] != label:
-            report.note("pair_labelled_in_both_directions", loc,
-                        f"{label} on {head.text!r} -> {tail.text!r}, {back[0]} the other way ({back[1]})")
+            report.note(
+                "pair_labelled_in_both_directions",
+                loc,
+                f"{label} on {head.text!r} -> {tail.text!r}, {back[0]} the other way ({back[1]})",
+            )
         seen[key] = (label, name)
         out.append((head, tail, label))
     return out
 
 
-def mismatched_document(path: str, n_mismatch: int, n_checked: int, max_fraction: float,
-                        report: ConversionReport) -> bool:
+def mismatched_document(
+    path: str, n_mismatch: int, n_checked: int, max_fraction: float, report: ConversionReport
+) -> bool:
     """True (and counted) when the document's offsets cannot be trusted."""
     if n_mismatch < 2 or n_mismatch <= max_fraction * n_checked:
         return False
-    report.drop("document_text_mismatch", path,
-                f"{n_mismatch} of {n_checked} mentions' stored texts differ from the text at their "
-                f"offsets (more than --max-mismatch {max_fraction:g}): wrong --encoding, or shifted offsets")
+    report.drop(
+        "document_text_mismatch",
+        path,
+        f"{n_mismatch} of {n_checked} mentions' stored texts differ from the text at their "
+        f"offsets (more than --max-mismatch {max_fraction:g}): wrong --encoding, or shifted offsets",
+    )
     return True

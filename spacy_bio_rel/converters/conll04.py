@@ -13,6 +13,7 @@ left out as ``malformed_item``, naming the file, item and field; an entity
 without ``type`` is ``entity_without_type``, a relation without ``type``
 ``relation_without_label``.
 """
+
 import json
 from pathlib import Path
 from typing import Iterator, List, Optional, Sequence, Tuple
@@ -20,11 +21,11 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
-from ..relations import set_relations
-from .checks import check_relations, excluded, resolve_overlaps
-from .docs import DOC_ID_KEY
-from .report import ConversionReport
-from .textio import DEFAULT_ENCODING, read_text
+from spacy_bio_rel.converters.checks import check_relations, excluded, resolve_overlaps
+from spacy_bio_rel.converters.docs import DOC_ID_KEY
+from spacy_bio_rel.converters.report import ConversionReport
+from spacy_bio_rel.converters.textio import DEFAULT_ENCODING, read_text
+from spacy_bio_rel.relations import set_relations
 
 Entity = Tuple[int, int, str]
 
@@ -47,7 +48,9 @@ def decode_tags(tags: List[str], where: str, report: ConversionReport) -> List[E
         if prefix in ("I", "L") and (open_start is None or typ != open_type):
             if open_start is not None:
                 out.append((open_start, i, open_type))
-            report.note("malformed_tag_sequence", where, f"token {i} tag {tag!r} continues no entity (repaired)")
+            report.note(
+                "malformed_tag_sequence", where, f"token {i} tag {tag!r} continues no entity (repaired)"
+            )
             open_start, open_type = i, typ
         elif prefix in ("I", "L"):
             pass
@@ -109,13 +112,16 @@ def _entities(item: dict, n_tokens: int, where: str, report: ConversionReport) -
     out = []
     for k, (start, end, typ) in enumerate(decode_tags(tags, where, report)):
         if not typ:
-            report.drop("entity_without_type", f"{where} entity {k}", f"tags without a type at [{start}, {end})")
+            report.drop(
+                "entity_without_type", f"{where} entity {k}", f"tags without a type at [{start}, {end})"
+            )
         out.append((start, end, typ) if typ else None)
     return out
 
 
-def item_to_doc(item: dict, vocab: Vocab, where: str, report: ConversionReport,
-                exclude: Sequence[str] = ()) -> Optional[Doc]:
+def item_to_doc(
+    item: dict, vocab: Vocab, where: str, report: ConversionReport, exclude: Sequence[str] = ()
+) -> Optional[Doc]:
     """One Doc (or None, counted); a malformed item raises MalformedItem."""
     tokens = _list(item, "tokens")
     if not tokens:
@@ -133,8 +139,11 @@ def item_to_doc(item: dict, vocab: Vocab, where: str, report: ConversionReport,
     index: List[int] = []  # listed entity -> position in spans, -1 when left out
     for k, ent in enumerate(ents):
         if ent is not None and not (0 <= ent[0] < ent[1] <= len(doc)):
-            report.drop("offsets_outside_text", f"{where} entity {k}",
-                        f"[{ent[0]}, {ent[1]}) outside {len(doc)} tokens")
+            report.drop(
+                "offsets_outside_text",
+                f"{where} entity {k}",
+                f"[{ent[0]}, {ent[1]}) outside {len(doc)} tokens",
+            )
             ent = None
         index.append(-1 if ent is None else len(spans))
         if ent is not None:
@@ -156,8 +165,11 @@ def item_to_doc(item: dict, vocab: Vocab, where: str, report: ConversionReport,
             continue
         bad = [x for x in (h, t) if isinstance(x, bool) or not isinstance(x, int) or not 0 <= x < len(ents)]
         if bad:
-            report.drop("unknown_argument_id", rwhere,
-                        f"{label}: head {h!r}/tail {t!r} index no entity ({len(ents)} entities)")
+            report.drop(
+                "unknown_argument_id",
+                rwhere,
+                f"{label}: head {h!r}/tail {t!r} index no entity ({len(ents)} entities)",
+            )
             continue
         if index[h] < 0 or index[t] < 0:
             report.drop("argument_left_out", rwhere, f"{label}: an argument was left out")
@@ -171,9 +183,14 @@ def item_to_doc(item: dict, vocab: Vocab, where: str, report: ConversionReport,
     return doc
 
 
-def read_conll04(path: Path, report: ConversionReport, vocab: Optional[Vocab] = None,
-                 progress=None, encoding: str = DEFAULT_ENCODING,
-                 exclude: Sequence[str] = ()) -> Iterator[Tuple[str, List[Doc]]]:
+def read_conll04(
+    path: Path,
+    report: ConversionReport,
+    vocab: Optional[Vocab] = None,
+    progress=None,
+    encoding: str = DEFAULT_ENCODING,
+    exclude: Sequence[str] = (),
+) -> Iterator[Tuple[str, List[Doc]]]:
     """``(doc_id, [doc])`` per JSON item (each item is one sentence)."""
     path = Path(path)
     if not path.exists():

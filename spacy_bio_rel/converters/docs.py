@@ -16,17 +16,18 @@ Steps, each counted in the report when it changes or leaves out an item:
    (self-relations, duplicates, conflicting labels);
 6. output is one Doc per sentence or one per document.
 """
+
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from ..relations import set_relations
-from .checks import check_relations, resolve_overlaps
-from .report import ConversionReport
-from .sentences import MODES, char_boundaries, set_sentence_starts
-from .types import MentionData, SourceDocument
+from spacy_bio_rel.converters.checks import check_relations, resolve_overlaps
+from spacy_bio_rel.converters.report import ConversionReport
+from spacy_bio_rel.converters.sentences import MODES, char_boundaries, set_sentence_starts
+from spacy_bio_rel.converters.types import MentionData, SourceDocument
+from spacy_bio_rel.relations import set_relations
 
 DOC_ID_KEY = "spacy_bio_rel.doc_id"
 SENT_INDEX_KEY = "spacy_bio_rel.sent_index"
@@ -59,7 +60,9 @@ def _trim(src: SourceDocument, report: ConversionReport) -> List[MentionData]:
     for m in src.mentions:
         where = f"{src.path} mention {m.id}"
         if m.id in seen:  # relations name mentions by id: a second one would be ambiguous
-            report.drop("duplicate_mention_id", where, f"{text[m.start:m.end]!r} [{m.label}]: the id is used before")
+            report.drop(
+                "duplicate_mention_id", where, f"{text[m.start : m.end]!r} [{m.label}]: the id is used before"
+            )
             continue
         seen.add(m.id)
         s, e = m.start, m.end
@@ -71,7 +74,7 @@ def _trim(src: SourceDocument, report: ConversionReport) -> List[MentionData]:
             report.drop("empty_mention", where, f"only whitespace at [{m.start}, {m.end})")
             continue
         if (s, e) != (m.start, m.end):
-            report.note("mention_whitespace_trimmed", where, f"{text[m.start:m.end]!r} -> {text[s:e]!r}")
+            report.note("mention_whitespace_trimmed", where, f"{text[m.start : m.end]!r} -> {text[s:e]!r}")
             m = MentionData(m.id, s, e, m.label, m.entity_id, m.mention_type)
         out.append(m)
     return out
@@ -91,8 +94,9 @@ def _inside(doc: Doc, pos: int) -> Optional[int]:
     return None
 
 
-def _fix_boundaries(doc: Doc, mentions: List[MentionData], src: SourceDocument,
-                    fix: str, report: ConversionReport) -> Doc:
+def _fix_boundaries(
+    doc: Doc, mentions: List[MentionData], src: SourceDocument, fix: str, report: ConversionReport
+) -> Doc:
     cuts: Dict[int, set] = {}
     for m in mentions:
         for pos in (m.start, m.end):
@@ -100,7 +104,7 @@ def _fix_boundaries(doc: Doc, mentions: List[MentionData], src: SourceDocument,
             if i is None:
                 continue
             where = f"{src.path} mention {m.id}"
-            msg = f"boundary at {pos} inside token {doc[i].text!r} (mention {src.text[m.start:m.end]!r})"
+            msg = f"boundary at {pos} inside token {doc[i].text!r} (mention {src.text[m.start : m.end]!r})"
             if fix == "split":
                 report.note("token_split_at_mention_boundary", where, msg)
                 cuts.setdefault(i, set()).add(pos)
@@ -123,8 +127,9 @@ def _fix_boundaries(doc: Doc, mentions: List[MentionData], src: SourceDocument,
     return Doc(doc.vocab, words=words, spaces=spaces)
 
 
-def build_docs(src: SourceDocument, nlp: Language, settings: DocSettings,
-               report: ConversionReport) -> List[Doc]:
+def build_docs(
+    src: SourceDocument, nlp: Language, settings: DocSettings, report: ConversionReport
+) -> List[Doc]:
     """Docs for one source document (one per sentence or one for the whole)."""
     mentions = _trim(src, report)
     doc = nlp.make_doc(src.text)
@@ -145,8 +150,9 @@ def build_docs(src: SourceDocument, nlp: Language, settings: DocSettings,
             report.drop("no_token_span", where, f"no tokens for [{m.start}, {m.end})")
             continue
         if sent_of[span.start] != sent_of[span.end - 1]:
-            report.drop("entity_crosses_sentence", where,
-                        f"{span.text!r} [{m.label}] spans a sentence boundary")
+            report.drop(
+                "entity_crosses_sentence", where, f"{span.text!r} [{m.label}] spans a sentence boundary"
+            )
             continue
         spans.append((span, m))
     # before overlap resolution: ordered pairs per sentence (for comparison with
@@ -157,8 +163,12 @@ def build_docs(src: SourceDocument, nlp: Language, settings: DocSettings,
     report.stats["entities_before_overlap_resolution"] += len(spans)
     report.stats["ordered_pairs_before_overlap_resolution"] += sum(n * (n - 1) for n in per_sent.values())
     all_spans = {m.id: s for s, m in spans}
-    kept = [spans[k] for k in resolve_overlaps([s for s, _ in spans], [f"mention {m.id}" for _, m in spans],
-                                               src.path, report)]
+    kept = [
+        spans[k]
+        for k in resolve_overlaps(
+            [s for s, _ in spans], [f"mention {m.id}" for _, m in spans], src.path, report
+        )
+    ]
     doc.ents = [s for s, _ in kept]
     by_id = {m.id: s for s, m in kept}
     read_ids = {m.id for m in src.mentions} | src.known_ids
@@ -166,26 +176,40 @@ def build_docs(src: SourceDocument, nlp: Language, settings: DocSettings,
     found: List[Tuple[Span, Span, str, str]] = []
     for r in src.relations:
         where = f"{src.path} relation {r.id}"
-        missing = [(role, ref) for role, ref in (("Arg-1", r.head), ("Arg-2", r.tail)) if ref not in all_spans]
+        missing = [
+            (role, ref) for role, ref in (("Arg-1", r.head), ("Arg-2", r.tail)) if ref not in all_spans
+        ]
         if missing:
             unknown = [f"{role}={ref}" for role, ref in missing if ref not in read_ids]
             if unknown:
-                report.drop("unknown_argument_id", where,
-                            f"{r.label}: argument id {', '.join(unknown)} names no mention in the file")
+                report.drop(
+                    "unknown_argument_id",
+                    where,
+                    f"{r.label}: argument id {', '.join(unknown)} names no mention in the file",
+                )
             else:
-                report.drop("argument_left_out", where,
-                            f"{r.label}: argument {', '.join(f'{a}={b}' for a, b in missing)} was left out")
+                report.drop(
+                    "argument_left_out",
+                    where,
+                    f"{r.label}: argument {', '.join(f'{a}={b}' for a, b in missing)} was left out",
+                )
             continue
         head, tail = all_spans[r.head], all_spans[r.tail]
         if sent_of[head.start] != sent_of[tail.start]:
-            report.drop("cross_sentence_relation", where,
-                        f"{r.label}: {head.text!r} and {tail.text!r} are in different sentences")
+            report.drop(
+                "cross_sentence_relation",
+                where,
+                f"{r.label}: {head.text!r} and {tail.text!r} are in different sentences",
+            )
             continue
         report.stats["in_sentence_relations_before_overlap_resolution"] += 1
         lost = [f"{a}={b}" for a, b in (("Arg-1", r.head), ("Arg-2", r.tail)) if b not in by_id]
         if lost:
-            report.drop("argument_lost_to_overlap", where,
-                        f"{r.label}: argument {', '.join(lost)} overlaps a kept entity and was left out")
+            report.drop(
+                "argument_lost_to_overlap",
+                where,
+                f"{r.label}: argument {', '.join(lost)} overlaps a kept entity and was left out",
+            )
             continue
         found.append((head, tail, r.label, f"relation {r.id}"))
     rels = check_relations(found, src.path, report)
@@ -197,8 +221,7 @@ def build_docs(src: SourceDocument, nlp: Language, settings: DocSettings,
     return _per_sentence(doc, flags, rels, src.id)
 
 
-def _per_sentence(doc: Doc, flags: List[bool], rels: List[Tuple[Span, Span, str]],
-                  doc_id: str) -> List[Doc]:
+def _per_sentence(doc: Doc, flags: List[bool], rels: List[Tuple[Span, Span, str]], doc_id: str) -> List[Doc]:
     """One Doc per sentence (leading/trailing space tokens left out), built directly."""
     bounds = [i for i, f in enumerate(flags) if f] + [len(doc)]
     ents = sorted(doc.ents, key=lambda e: e.start)
@@ -212,8 +235,7 @@ def _per_sentence(doc: Doc, flags: List[bool], rels: List[Tuple[Span, Span, str]
         words = [t.text for t in doc[start:end]]
         spaces = [bool(t.whitespace_) for t in doc[start:end]]
         spaces[-1] = False
-        sdoc = Doc(doc.vocab, words=words, spaces=spaces,
-                   sent_starts=[True] + [False] * (len(words) - 1))
+        sdoc = Doc(doc.vocab, words=words, spaces=spaces, sent_starts=[True] + [False] * (len(words) - 1))
         while e_idx < len(ents) and ents[e_idx].start < start:
             e_idx += 1
         sents_ents = []
@@ -223,10 +245,17 @@ def _per_sentence(doc: Doc, flags: List[bool], rels: List[Tuple[Span, Span, str]
             e_idx += 1
         sdoc.ents = sents_ents
         inside = [(h, t, lab) for h, t, lab in rels if start <= h.start and h.end <= end]
-        set_relations(sdoc, [
-            (Span(sdoc, h.start - start, h.end - start, label=h.label_),
-             Span(sdoc, t.start - start, t.end - start, label=t.label_), lab)
-            for h, t, lab in inside])
+        set_relations(
+            sdoc,
+            [
+                (
+                    Span(sdoc, h.start - start, h.end - start, label=h.label_),
+                    Span(sdoc, t.start - start, t.end - start, label=t.label_),
+                    lab,
+                )
+                for h, t, lab in inside
+            ],
+        )
         sdoc.user_data[DOC_ID_KEY] = doc_id
         sdoc.user_data[SENT_INDEX_KEY] = k
         out.append(sdoc)

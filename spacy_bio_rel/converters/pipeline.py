@@ -5,6 +5,7 @@ into place when all are written (a failed conversion leaves the previous
 outputs as they were); files of the previous conversion under the same name
 that this one does not write are then removed (see :func:`_stale_outputs`).
 """
+
 import json
 import os
 import re
@@ -18,15 +19,15 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 import spacy
 from spacy.tokens import Doc, DocBin
 
-from .ace import AceSettings, read_ace
-from .brat import BratSettings, read_brat
-from .conll04 import read_conll04
-from .docs import DocSettings, build_docs
-from .prodigy import read_prodigy
-from .report import ConversionReport
-from .splits import DEFAULT_SEED, assign_by_lists, kfold, read_id_list
-from .textio import DEFAULT_ENCODING
-from .types import SourceDocument
+from spacy_bio_rel.converters.ace import AceSettings, read_ace
+from spacy_bio_rel.converters.brat import BratSettings, read_brat
+from spacy_bio_rel.converters.conll04 import read_conll04
+from spacy_bio_rel.converters.docs import DocSettings, build_docs
+from spacy_bio_rel.converters.prodigy import read_prodigy
+from spacy_bio_rel.converters.report import ConversionReport
+from spacy_bio_rel.converters.splits import DEFAULT_SEED, assign_by_lists, kfold, read_id_list
+from spacy_bio_rel.converters.textio import DEFAULT_ENCODING
+from spacy_bio_rel.converters.types import SourceDocument
 
 Unit = Tuple[str, List[Doc]]
 Progress = Callable[[int, int], None]
@@ -68,14 +69,16 @@ def progress_printer(label: str, every: int = 50, stream=None) -> Progress:
     return show
 
 
-def _sources_to_units(sources: Iterable[SourceDocument], nlp, settings: DocSettings,
-                      report: ConversionReport) -> Iterable[Unit]:
+def _sources_to_units(
+    sources: Iterable[SourceDocument], nlp, settings: DocSettings, report: ConversionReport
+) -> Iterable[Unit]:
     for src in sources:
         yield src.id, build_docs(src, nlp, settings, report)
 
 
-def _partition(ids: List[str], out: OutputSettings, report: ConversionReport
-               ) -> Tuple[Dict[str, List[str]], Dict[str, str]]:
+def _partition(
+    ids: List[str], out: OutputSettings, report: ConversionReport
+) -> Tuple[Dict[str, List[str]], Dict[str, str]]:
     """Part name -> doc ids, and part name -> where its type filter is learned."""
     if out.id_lists:
         lists = {name: read_id_list(path) for name, path in out.id_lists.items()}
@@ -109,8 +112,10 @@ def write_units(units: Iterable[Unit], out: OutputSettings, report: ConversionRe
         for doc in docs:
             report.add_doc(doc)
     if not by_id:
-        raise ValueError(f"Nothing to write for {report.source}: no document was converted "
-                         f"(left out: {dict(report.drops)})")
+        raise ValueError(
+            f"Nothing to write for {report.source}: no document was converted "
+            f"(left out: {dict(report.drops)})"
+        )
     parts, filter_src = _partition(list(by_id), out, report)
     out.output_dir.mkdir(parents=True, exist_ok=True)
     report_path = out.output_dir / (out.report_name or f"{out.name}.report.json")
@@ -127,8 +132,9 @@ def write_units(units: Iterable[Unit], out: OutputSettings, report: ConversionRe
                 ref = [d for other, oids in parts.items() if other != name for i in oids for d in by_id[i]]
             else:
                 ref = None
-            report.add_split(name, docs, len(ids), out.output_dir / f"{name}.spacy", type_pairs_from=ref,
-                             filter_source=src)
+            report.add_split(
+                name, docs, len(ids), out.output_dir / f"{name}.spacy", type_pairs_from=ref, filter_source=src
+            )
         stale = _stale_outputs(out, report_path, parts)
         report.write_json(tmp / report_path.name)
         for name in parts:
@@ -160,43 +166,79 @@ def _stale_outputs(out: OutputSettings, report_path: Path, parts: Dict[str, List
     except (OSError, ValueError, AttributeError, TypeError):
         pass
     if out.folds:
-        old += [p for p in out.output_dir.glob("fold*.spacy")
-                if FOLD_RE.fullmatch(p.name) and int(FOLD_RE.fullmatch(p.name).group(1)) >= out.folds]
+        old += [
+            p
+            for p in out.output_dir.glob("fold*.spacy")
+            if FOLD_RE.fullmatch(p.name) and int(FOLD_RE.fullmatch(p.name).group(1)) >= out.folds
+        ]
     return sorted({p for p in old if p.suffix == ".spacy" and p not in new and p.is_file()})
 
 
-def convert_ace(root: Path, out: OutputSettings, ace: AceSettings, doc: DocSettings,
-                report: Optional[ConversionReport] = None, progress: Optional[Progress] = None
-                ) -> ConversionReport:
+def convert_ace(
+    root: Path,
+    out: OutputSettings,
+    ace: AceSettings,
+    doc: DocSettings,
+    report: Optional[ConversionReport] = None,
+    progress: Optional[Progress] = None,
+) -> ConversionReport:
     report = report or ConversionReport()
     report.source = str(root)
-    report.settings.update(format="ace", language=ace.language, subfolder=ace.folder, span=ace.span,
-                           metonymy=ace.metonymy, values=ace.values, timex=ace.timex,
-                           mismatch=ace.mismatch, max_mismatch=ace.max_mismatch, encoding=ace.encoding,
-                           exclude_relations=list(ace.exclude), sentences=doc.sentences,
-                           boundary_fix=doc.boundary_fix, unit=doc.unit)
+    report.settings.update(
+        format="ace",
+        language=ace.language,
+        subfolder=ace.folder,
+        span=ace.span,
+        metonymy=ace.metonymy,
+        values=ace.values,
+        timex=ace.timex,
+        mismatch=ace.mismatch,
+        max_mismatch=ace.max_mismatch,
+        encoding=ace.encoding,
+        exclude_relations=list(ace.exclude),
+        sentences=doc.sentences,
+        boundary_fix=doc.boundary_fix,
+        unit=doc.unit,
+    )
     nlp = spacy.blank(ace.language)
     sources = read_ace(Path(root), ace, report, progress)
     return write_units(_sources_to_units(sources, nlp, doc, report), out, report)
 
 
-def convert_brat(folder: Path, out: OutputSettings, brat: BratSettings, doc: DocSettings,
-                 report: Optional[ConversionReport] = None, progress: Optional[Progress] = None
-                 ) -> ConversionReport:
+def convert_brat(
+    folder: Path,
+    out: OutputSettings,
+    brat: BratSettings,
+    doc: DocSettings,
+    report: Optional[ConversionReport] = None,
+    progress: Optional[Progress] = None,
+) -> ConversionReport:
     report = report or ConversionReport()
     report.source = str(folder)
-    report.settings.update(format="brat", lang=doc.lang, mismatch=brat.mismatch,
-                           max_mismatch=brat.max_mismatch, encoding=brat.encoding,
-                           exclude_relations=list(brat.exclude_relations), sentences=doc.sentences,
-                           boundary_fix=doc.boundary_fix, unit=doc.unit)
+    report.settings.update(
+        format="brat",
+        lang=doc.lang,
+        mismatch=brat.mismatch,
+        max_mismatch=brat.max_mismatch,
+        encoding=brat.encoding,
+        exclude_relations=list(brat.exclude_relations),
+        sentences=doc.sentences,
+        boundary_fix=doc.boundary_fix,
+        unit=doc.unit,
+    )
     nlp = spacy.blank(doc.lang)
     sources = read_brat(Path(folder), brat, report, progress)
     return write_units(_sources_to_units(sources, nlp, doc, report), out, report)
 
 
-def convert_conll04(path: Path, out: OutputSettings, report: Optional[ConversionReport] = None,
-                    progress: Optional[Progress] = None, encoding: str = DEFAULT_ENCODING,
-                    exclude: Sequence[str] = ()) -> ConversionReport:
+def convert_conll04(
+    path: Path,
+    out: OutputSettings,
+    report: Optional[ConversionReport] = None,
+    progress: Optional[Progress] = None,
+    encoding: str = DEFAULT_ENCODING,
+    exclude: Sequence[str] = (),
+) -> ConversionReport:
     report = report or ConversionReport()
     report.source = str(path)
     report.settings.update(format="conll04", encoding=encoding, exclude_relations=list(exclude))
@@ -204,12 +246,22 @@ def convert_conll04(path: Path, out: OutputSettings, report: Optional[Conversion
     return write_units(read_conll04(Path(path), report, vocab, progress, encoding, exclude), out, report)
 
 
-def convert_prodigy(path: Path, out: OutputSettings, lang: str = "en", accept: Sequence[str] = ("accept",),
-                    report: Optional[ConversionReport] = None, progress: Optional[Progress] = None,
-                    encoding: str = DEFAULT_ENCODING, exclude: Sequence[str] = ()) -> ConversionReport:
+def convert_prodigy(
+    path: Path,
+    out: OutputSettings,
+    lang: str = "en",
+    accept: Sequence[str] = ("accept",),
+    report: Optional[ConversionReport] = None,
+    progress: Optional[Progress] = None,
+    encoding: str = DEFAULT_ENCODING,
+    exclude: Sequence[str] = (),
+) -> ConversionReport:
     report = report or ConversionReport()
     report.source = str(path)
-    report.settings.update(format="prodigy", lang=lang, accept=list(accept), encoding=encoding,
-                           exclude_relations=list(exclude))
+    report.settings.update(
+        format="prodigy", lang=lang, accept=list(accept), encoding=encoding, exclude_relations=list(exclude)
+    )
     vocab = spacy.blank(lang).vocab
-    return write_units(read_prodigy(Path(path), report, vocab, accept, progress, encoding, exclude), out, report)
+    return write_units(
+        read_prodigy(Path(path), report, vocab, accept, progress, encoding, exclude), out, report
+    )

@@ -15,6 +15,7 @@ sentence start is set on its first token). An example whose shape is wrong
 strings ``"true"``/``"false"`` are read and noted) is left out as
 ``malformed_example``, naming the file, line and field.
 """
+
 import json
 from pathlib import Path
 from typing import Iterator, List, Optional, Sequence, Tuple
@@ -22,13 +23,12 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
-from ..relations import set_relations
-from .checks import check_relations, excluded, resolve_overlaps
-from .conll04 import MalformedItem, NoItemsError
-from .docs import DOC_ID_KEY
-from .report import ConversionReport
-from .textio import DEFAULT_ENCODING, read_text
-
+from spacy_bio_rel.converters.checks import check_relations, excluded, resolve_overlaps
+from spacy_bio_rel.converters.conll04 import MalformedItem, NoItemsError
+from spacy_bio_rel.converters.docs import DOC_ID_KEY
+from spacy_bio_rel.converters.report import ConversionReport
+from spacy_bio_rel.converters.textio import DEFAULT_ENCODING, read_text
+from spacy_bio_rel.relations import set_relations
 
 WS_STRINGS = {"true": True, "false": False}
 
@@ -56,12 +56,14 @@ def _words(eg: dict, where: str, report: ConversionReport) -> Tuple[List[str], L
     words, spaces = [], []
     for i, t in enumerate(_list(eg, "tokens")):
         if not isinstance(t, dict):
-            raise MalformedItem(f"token {i} is a {type(t).__name__}, not an object with \"text\" and \"ws\"")
+            raise MalformedItem(f'token {i} is a {type(t).__name__}, not an object with "text" and "ws"')
         text, ws = t.get("text"), t.get("ws", True)
         if not isinstance(text, str) or not text:
             raise MalformedItem(f"token {i} text {text!r} is not a non-empty string")
         if isinstance(ws, str) and ws.lower() in WS_STRINGS:
-            report.note("ws_given_as_string", f"{where} token {i}", f"ws {ws!r} read as {WS_STRINGS[ws.lower()]}")
+            report.note(
+                "ws_given_as_string", f"{where} token {i}", f"ws {ws!r} read as {WS_STRINGS[ws.lower()]}"
+            )
             ws = WS_STRINGS[ws.lower()]
         if not isinstance(ws, bool):
             raise MalformedItem(f"token {i} ws {ws!r} is not true or false")
@@ -70,8 +72,9 @@ def _words(eg: dict, where: str, report: ConversionReport) -> Tuple[List[str], L
     return words, spaces
 
 
-def _argument(r: dict, role: str, kept: List[Span], dropped: List[Span], where: str,
-              report: ConversionReport) -> Tuple[Optional[Span], str]:
+def _argument(
+    r: dict, role: str, kept: List[Span], dropped: List[Span], where: str, report: ConversionReport
+) -> Tuple[Optional[Span], str]:
     """The kept span of one relation argument, or None and the reason it is not one.
 
     As Prodigy's recipes do, the token index ``r[role]`` decides: the span
@@ -82,22 +85,27 @@ def _argument(r: dict, role: str, kept: List[Span], dropped: List[Span], where: 
     by_index = isinstance(index, int) and not isinstance(index, bool)
     for spans, reason in ((kept, ""), (dropped, "argument_lost_to_overlap")):
         if by_index:
-            span = (next((s for s in spans if s.end - 1 == index), None)
-                    or next((s for s in spans if s.start <= index < s.end), None))
+            span = next((s for s in spans if s.end - 1 == index), None) or next(
+                (s for s in spans if s.start <= index < s.end), None
+            )
         else:
             span = next((s for s in spans if (s.start, s.end) == key), None)
         if span is None:
             continue
         if by_index and key is not None and key != (span.start, span.end):
-            report.note("relation_span_record_disagrees", f"{where} {role}",
-                        f"token {index} is in {span.text!r} [{span.start}, {span.end}) but the {role}_span "
-                        f"record says tokens [{key[0]}, {key[1]}): the token index wins")
+            report.note(
+                "relation_span_record_disagrees",
+                f"{where} {role}",
+                f"token {index} is in {span.text!r} [{span.start}, {span.end}) but the {role}_span "
+                f"record says tokens [{key[0]}, {key[1]}): the token index wins",
+            )
         return (None, reason) if reason else (span, "")
     return None, "argument_not_an_entity"
 
 
-def example_to_doc(eg: dict, vocab: Vocab, where: str, report: ConversionReport,
-                   exclude: Sequence[str] = ()) -> Optional[Doc]:
+def example_to_doc(
+    eg: dict, vocab: Vocab, where: str, report: ConversionReport, exclude: Sequence[str] = ()
+) -> Optional[Doc]:
     """One Doc (or None, counted); a malformed example raises MalformedItem."""
     words, spaces = _words(eg, where, report)
     if not words:
@@ -116,7 +124,7 @@ def example_to_doc(eg: dict, vocab: Vocab, where: str, report: ConversionReport,
             continue
         label = sp.get("label")
         if not isinstance(label, str) or not label:
-            report.drop("span_without_label", swhere, f"{doc[key[0]:key[1]].text!r} label {label!r}")
+            report.drop("span_without_label", swhere, f"{doc[key[0] : key[1]].text!r} label {label!r}")
             continue
         spans.append(Span(doc, key[0], key[1], label=label))
         names.append(f"span {k}")
@@ -136,11 +144,15 @@ def example_to_doc(eg: dict, vocab: Vocab, where: str, report: ConversionReport,
             continue
         if excluded(label, exclude, rwhere, report):
             continue
-        (head, why_h), (child, why_c) = (_argument(r, role, kept, dropped, rwhere, report)
-                                         for role in ("head", "child"))
+        (head, why_h), (child, why_c) = (
+            _argument(r, role, kept, dropped, rwhere, report) for role in ("head", "child")
+        )
         if head is None or child is None:
-            report.drop(why_h or why_c, rwhere, f"{label}: head {r.get('head')!r}/child {r.get('child')!r} "
-                        f"is not a kept entity span")
+            report.drop(
+                why_h or why_c,
+                rwhere,
+                f"{label}: head {r.get('head')!r}/child {r.get('child')!r} is not a kept entity span",
+            )
             continue
         found.append((head, child, label, f"relation {k}"))
     set_relations(doc, check_relations(found, where, report))
@@ -149,9 +161,15 @@ def example_to_doc(eg: dict, vocab: Vocab, where: str, report: ConversionReport,
     return doc
 
 
-def read_prodigy(path: Path, report: ConversionReport, vocab: Optional[Vocab] = None,
-                 accept: Sequence[str] = ("accept",), progress=None, encoding: str = DEFAULT_ENCODING,
-                 exclude: Sequence[str] = ()) -> Iterator[Tuple[str, List[Doc]]]:
+def read_prodigy(
+    path: Path,
+    report: ConversionReport,
+    vocab: Optional[Vocab] = None,
+    accept: Sequence[str] = ("accept",),
+    progress=None,
+    encoding: str = DEFAULT_ENCODING,
+    exclude: Sequence[str] = (),
+) -> Iterator[Tuple[str, List[Doc]]]:
     path = Path(path)
     if not path.exists():
         raise NoItemsError(f"Prodigy file {path} does not exist")
@@ -175,8 +193,11 @@ def read_prodigy(path: Path, report: ConversionReport, vocab: Optional[Vocab] = 
             continue
         answer = eg.get("answer")
         if answer not in accept:
-            report.drop(f"answer_{answer if isinstance(answer, str) and answer else 'missing'}", where,
-                        f"answer {answer!r} is not in {list(accept)}")
+            report.drop(
+                f"answer_{answer if isinstance(answer, str) and answer else 'missing'}",
+                where,
+                f"answer {answer!r} is not in {list(accept)}",
+            )
             continue
         try:
             doc = example_to_doc(eg, vocab, where, report, exclude)

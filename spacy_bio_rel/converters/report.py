@@ -6,18 +6,19 @@ Every item a converter leaves out goes through :meth:`ConversionReport.drop`
 its offsets) goes through :meth:`ConversionReport.note`. Counts are kept per
 reason with the first few examples, so nothing is skipped silently.
 """
+
 import json
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Set, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Tuple, Union
 
 from spacy.attrs import SENT_START
 from spacy.tokens import Doc
 
-from ..gold import count_candidates, learn_type_pairs
-from ..relations import relation_keys
+from spacy_bio_rel.relations import relation_keys
+from spacy_bio_rel.training.gold import count_candidates, learn_type_pairs
 
 MAX_EXAMPLES = 5
 
@@ -78,8 +79,15 @@ class ConversionReport:
         for _, _, label in relation_keys(doc):
             self.relations[label] += 1
 
-    def add_split(self, name: str, docs: List[Doc], n_documents: int, path: Optional[Path],
-                  type_pairs_from: Optional[List[Doc]] = None, filter_source: str = "itself") -> None:
+    def add_split(
+        self,
+        name: str,
+        docs: List[Doc],
+        n_documents: int,
+        path: Optional[Path],
+        type_pairs_from: Optional[List[Doc]] = None,
+        filter_source: str = "itself",
+    ) -> None:
         """Candidate counts of one output part (file), both approaches."""
         n_ents = sum(len(d.ents) for d in docs)
         n_rels = sum(len(relation_keys(d)) for d in docs)
@@ -138,19 +146,29 @@ def _rows(title: str, items: Iterable[Tuple[str, object]]) -> List[str]:
     if not items:
         return []
     width = max(len(str(k)) for k, _ in items)
-    return [title] + [f"  {str(k):<{width}}  {v:>10,}" if isinstance(v, int) else f"  {str(k):<{width}}  {v}"
-                      for k, v in items]
+    return [title] + [
+        f"  {str(k):<{width}}  {v:>10,}" if isinstance(v, int) else f"  {str(k):<{width}}  {v}"
+        for k, v in items
+    ]
 
 
 def format_report(data: Dict[str, object]) -> str:
     """A readable table of a report dict (as written by ``to_dict``)."""
     lines = [f"Conversion report: {data.get('source', '')}"]
-    lines += _rows("Totals", [("documents", data["documents"]), ("sentences", data["sentences"]),
-                              ("entity mentions", data["entities"]["total"]),
-                              ("relation mentions", data["relations"]["total"]),
-                              ("items left out", data["dropped"]["total"])])
+    lines += _rows(
+        "Totals",
+        [
+            ("documents", data["documents"]),
+            ("sentences", data["sentences"]),
+            ("entity mentions", data["entities"]["total"]),
+            ("relation mentions", data["relations"]["total"]),
+            ("items left out", data["dropped"]["total"]),
+        ],
+    )
     lines += _rows("Entity mentions by type", [(k, v) for k, v in data["entities"].items() if k != "total"])
-    lines += _rows("Relation mentions by type", [(k, v) for k, v in data["relations"].items() if k != "total"])
+    lines += _rows(
+        "Relation mentions by type", [(k, v) for k, v in data["relations"].items() if k != "total"]
+    )
     lines += _rows("Left out, by reason", [(k, v) for k, v in data["dropped"].items() if k != "total"])
     lines += _rows("Kept with a note, by reason", list(data["notes"].items()))
     lines += _rows("Other figures", list(data.get("stats", {}).items()))
@@ -161,17 +179,22 @@ def format_report(data: Dict[str, object]) -> str:
                 lines.append(f"  [{reason}] {ex}")
     for name, split in data["splits"].items():
         lines.append(f"Output '{name}': {split['path']}")
-        lines.append(f"  documents {split['documents']:,}, Docs written {split['docs_written']:,}, "
-                     f"sentences {split['sentences']:,}, entities {split['entities']:,}, "
-                     f"relations {split['relations']:,}")
+        lines.append(
+            f"  documents {split['documents']:,}, Docs written {split['docs_written']:,}, "
+            f"sentences {split['sentences']:,}, entities {split['entities']:,}, "
+            f"relations {split['relations']:,}"
+        )
         lines.append(f"  candidates (type filter learned from {split['type_filter_learned_from']}):")
-        lines.append(f"    {'approach':<10} {'total':>9} {'pos':>7} {'neg':>9} {'pos:neg':>8} | "
-                     f"{'filtered':>9} {'pos':>7} {'neg':>9} {'pos:neg':>8} {'pos lost':>8}")
+        lines.append(
+            f"    {'approach':<10} {'total':>9} {'pos':>7} {'neg':>9} {'pos:neg':>8} | "
+            f"{'filtered':>9} {'pos':>7} {'neg':>9} {'pos:neg':>8} {'pos lost':>8}"
+        )
         for approach, c in split["candidates"].items():
             lines.append(
                 f"    {approach:<10} {c['total']:>9,} {c['positive']:>7,} {c['negative']:>9,} "
                 f"{ratio(c['positive'], c['negative']):>8} | {c['filtered_total']:>9,} "
                 f"{c['filtered_positive']:>7,} {c['filtered_negative']:>9,} "
                 f"{ratio(c['filtered_positive'], c['filtered_negative']):>8} "
-                f"{c['positive_removed_by_filter']:>8,}")
+                f"{c['positive_removed_by_filter']:>8,}"
+            )
     return "\n".join(lines)

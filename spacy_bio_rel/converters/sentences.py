@@ -13,6 +13,7 @@ Modes:
 * ``lines`` — at every line break (and removed markup tags).
 * ``none`` — no splitting: the whole document is one sentence.
 """
+
 import bisect
 import re
 from typing import Iterable, List, Sequence

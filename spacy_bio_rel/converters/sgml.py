@@ -7,12 +7,13 @@ character it stands for; an ``&`` that starts no known reference stays as is.
 The positions where tags were removed are kept: sentence splitting may treat
 them as hard breaks (a headline never runs into the first paragraph).
 """
+
 import html.entities
 import re
 from dataclasses import dataclass, field
 from typing import List
 
-from .textio import DEFAULT_ENCODING, read_text
+from spacy_bio_rel.converters.textio import DEFAULT_ENCODING, read_text
 
 # A tag: '<' followed by a name character, '/' or '!', up to the next '>'
 # with no '<' in between. A lone '<' (e.g. "a < b") is text.
@@ -56,7 +57,7 @@ def strip_sgml(raw: str) -> SgmlText:
     length = 0
     last = 0
     for m in TAG_RE.finditer(raw):
-        chunk = _unescape(raw[last:m.start()])
+        chunk = _unescape(raw[last : m.start()])
         parts.append(chunk)
         length += len(chunk)
         positions.append(length)

@@ -3,6 +3,7 @@
 Splitting is always by document, so sentences of one document never land in
 two parts.
 """
+
 import random
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple, Union
@@ -44,8 +45,9 @@ def read_id_list(path: Union[str, Path]) -> List[str]:
     return out
 
 
-def assign_by_lists(doc_ids: Sequence[str], lists: Dict[str, Sequence[str]]
-                    ) -> Tuple[Dict[str, List[str]], List[str], Dict[str, List[str]], List[str]]:
+def assign_by_lists(
+    doc_ids: Sequence[str], lists: Dict[str, Sequence[str]]
+) -> Tuple[Dict[str, List[str]], List[str], Dict[str, List[str]], List[str]]:
     """Assign ``doc_ids`` to the named parts.
 
     Returns ``(parts, unassigned, missing, duplicates)``: the ids of each part,
@@ -70,6 +72,8 @@ def assign_by_lists(doc_ids: Sequence[str], lists: Dict[str, Sequence[str]]
         else:
             unassigned.append(d)
     present_norm = {normalize_id(d) for d in present}
-    missing = {name: [normalize_id(i) for i in ids if normalize_id(i) not in present_norm]
-               for name, ids in lists.items()}
+    missing = {
+        name: [normalize_id(i) for i in ids if normalize_id(i) not in present_norm]
+        for name, ids in lists.items()
+    }
     return parts, unassigned, missing, duplicates

@@ -7,6 +7,7 @@ encoding would otherwise turn text into replacement characters and shift or
 break every offset. A leading byte order mark (U+FEFF) is not text: it is
 removed, so offsets count from the first character after it.
 """
+
 import codecs
 from pathlib import Path
 from typing import Union
@@ -23,8 +24,9 @@ def check_encoding(encoding: str) -> str:
     try:
         codecs.lookup(encoding)
     except LookupError:
-        raise InputError(f"Unknown encoding {encoding!r} (--encoding): use a Python codec name such as "
-                         f"utf-8, gbk, utf-16")
+        raise InputError(
+            f"Unknown encoding {encoding!r} (--encoding): use a Python codec name such as utf-8, gbk, utf-16"
+        )
     return encoding
 
 
@@ -34,8 +36,10 @@ def decode(data: bytes, path: Union[str, Path], encoding: str = DEFAULT_ENCODING
         text = data.decode(check_encoding(encoding))
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
-        raise InputError(f"{path}: not valid {encoding} at byte {e.start} (line {line}): "
-                         f"{data[e.start:e.end]!r} ({e.reason}); name the file's encoding with --encoding")
+        raise InputError(
+            f"{path}: not valid {encoding} at byte {e.start} (line {line}): "
+            f"{data[e.start : e.end]!r} ({e.reason}); name the file's encoding with --encoding"
+        )
     return text[1:] if text.startswith(BOM) else text
 
 

@@ -1,4 +1,5 @@
 """Plain data passed from the readers (ace, brat) to the Doc builder (docs)."""
+
 from dataclasses import dataclass, field
 from typing import List, Set
 

@@ -5,6 +5,7 @@ Ray is imported only here and in the modules of this package, and only when a
 command asks for ``--engine ray``; without the extra every command works as
 before and ``--engine ray`` says how to install it.
 """
+
 import contextlib
 import logging
 from typing import Iterator, Optional

@@ -1,14 +1,15 @@
 """Document-level folds of a pool of DocBins."""
+
 from pathlib import Path
 from typing import Dict, List, Sequence
 
 import spacy
 from spacy.tokens import Doc, DocBin
 
-from ..converters.docs import DOC_ID_KEY
-from ..converters.splits import kfold
-from ..readers import docs_from_docbin
-from .provenance import fold_inputs, reuse_or_clear, write_manifest
+from spacy_bio_rel.converters.docs import DOC_ID_KEY
+from spacy_bio_rel.converters.splits import kfold
+from spacy_bio_rel.experiments.provenance import fold_inputs, reuse_or_clear, write_manifest
+from spacy_bio_rel.training.readers import docs_from_docbin
 
 
 class PoolError(ValueError):
@@ -42,8 +43,9 @@ def write_docs(docs: Sequence[Doc], path: Path) -> None:
     db.to_disk(path)
 
 
-def make_folds(paths: Sequence[Path], lang: str, k: int, seed: int, out_dir: Path,
-               overwrite: bool = False) -> List[Path]:
+def make_folds(
+    paths: Sequence[Path], lang: str, k: int, seed: int, out_dir: Path, overwrite: bool = False
+) -> List[Path]:
     """``fold0.spacy`` ... under ``out_dir``: all Docs of a document go to one fold.
 
     Reused when ``out_dir/manifest.json`` records the same inputs (pool
@@ -74,4 +76,6 @@ def split_dev(docs: Sequence[Doc], fraction: float, seed: int):
     random.Random(seed).shuffle(ids)
     n_dev = max(1, int(round(len(ids) * fraction)))
     dev_ids = set(ids[:n_dev])
-    return [d for d in docs if d.user_data[DOC_ID_KEY] not in dev_ids], [d for d in docs if d.user_data[DOC_ID_KEY] in dev_ids]
+    return [d for d in docs if d.user_data[DOC_ID_KEY] not in dev_ids], [
+        d for d in docs if d.user_data[DOC_ID_KEY] in dev_ids
+    ]

@@ -9,6 +9,7 @@ with a :class:`StaleOutputError` telling the user to pass ``--overwrite``
 (rebuild) or to choose a new output folder. Outputs with no manifest (written
 before manifests existed) count as different.
 """
+
 import hashlib
 import json
 import shutil
@@ -44,15 +45,40 @@ def plain(value: Any) -> Any:
 
 
 def fold_inputs(pool: Sequence[Path], lang: str, folds: int, seed: int) -> Dict[str, Any]:
-    return plain({"pool_sha256": [sha256_file(Path(p)) for p in pool], "lang": lang, "folds": folds,
-                  "seed": seed, "package_version": package_version()})
+    return plain(
+        {
+            "pool_sha256": [sha256_file(Path(p)) for p in pool],
+            "lang": lang,
+            "folds": folds,
+            "seed": seed,
+            "package_version": package_version(),
+        }
+    )
 
 
-def run_inputs(folds: Dict[str, Any], fold: int, variant: str, ratio: Optional[float], seed: int,
-               dev_fraction: float, config: Path, overrides: Dict[str, Any]) -> Dict[str, Any]:
-    return plain({"folds": folds, "fold": fold, "variant": variant, "negative_ratio": ratio, "seed": seed,
-                  "dev_fraction": dev_fraction, "config_sha256": sha256_file(Path(config)),
-                  "overrides": overrides, "package_version": package_version()})
+def run_inputs(
+    folds: Dict[str, Any],
+    fold: int,
+    variant: str,
+    ratio: Optional[float],
+    seed: int,
+    dev_fraction: float,
+    config: Path,
+    overrides: Dict[str, Any],
+) -> Dict[str, Any]:
+    return plain(
+        {
+            "folds": folds,
+            "fold": fold,
+            "variant": variant,
+            "negative_ratio": ratio,
+            "seed": seed,
+            "dev_fraction": dev_fraction,
+            "config_sha256": sha256_file(Path(config)),
+            "overrides": overrides,
+            "package_version": package_version(),
+        }
+    )
 
 
 def read_inputs(folder: Path) -> Optional[Dict[str, Any]]:
@@ -71,8 +97,11 @@ def write_manifest(folder: Path, inputs: Dict[str, Any], **recorded: Any) -> Non
 def differences(old: Optional[Dict[str, Any]], new: Dict[str, Any]) -> List[str]:
     if old is None:
         return ["no manifest (written by an older version, or by hand)"]
-    return [f"{k}: {_short(old.get(k))} -> {_short(new.get(k))}"
-            for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+    return [
+        f"{k}: {_short(old.get(k))} -> {_short(new.get(k))}"
+        for k in sorted(set(old) | set(new))
+        if old.get(k) != new.get(k)
+    ]
 
 
 def _short(value: Any) -> str:
@@ -80,8 +109,9 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def reuse_or_clear(folder: Path, inputs: Dict[str, Any], what: str, overwrite: bool,
-                   outputs: Sequence[Path]) -> bool:
+def reuse_or_clear(
+    folder: Path, inputs: Dict[str, Any], what: str, overwrite: bool, outputs: Sequence[Path]
+) -> bool:
     """True when ``outputs`` exist and were made from ``inputs``; otherwise clear ``folder`` with
     ``overwrite`` (returns False) or raise StaleOutputError. No outputs: the folder is cleared."""
     old = read_inputs(folder)
@@ -90,7 +120,8 @@ def reuse_or_clear(folder: Path, inputs: Dict[str, Any], what: str, overwrite: b
     if any(p.exists() for p in outputs) and not overwrite:
         raise StaleOutputError(
             f"{folder} holds {what} made from other inputs ({'; '.join(differences(old, inputs))}): "
-            f"pass --overwrite to rebuild it, or choose a new --output folder")
+            f"pass --overwrite to rebuild it, or choose a new --output folder"
+        )
     if folder.exists():
         shutil.rmtree(folder)
     return False

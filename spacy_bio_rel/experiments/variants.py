@@ -1,4 +1,5 @@
 """The variants the paper reports, each a set of overrides of one base config."""
+
 from typing import Dict, List
 
 C = "components.relation_extractor"
@@ -36,11 +37,21 @@ GROUPS = {"ablation": ABLATION, "loss": LOSS_TABLE}
 
 # The paper's ACE 2005 figures (P, R, F1 %), for the tables we print next to ours.
 PAPER = {
-    "ace05-en": {"baseline": (58.8, 57.3, 57.2), "tag": (61.3, 76.7, 67.4), "mtl": (63.8, 56.1, 59.5),
-                 "mtl_tag": (66.5, 71.8, 68.9)},
-    "ace05-zh": {"baseline": (48.5, 57.1, 51.7), "tag": (61.8, 62.7, 61.4), "mtl": (56.7, 52.9, 53.8),
-                 "mtl_tag": (61.3, 65.8, 62.9), "tag_ce": (67.7, 57.8, 61.5), "tag_ce_ranking": (63.2, 62.1, 61.7),
-                 "mtl_tag_ce": (61.6, 62.0, 62.0)},
+    "ace05-en": {
+        "baseline": (58.8, 57.3, 57.2),
+        "tag": (61.3, 76.7, 67.4),
+        "mtl": (63.8, 56.1, 59.5),
+        "mtl_tag": (66.5, 71.8, 68.9),
+    },
+    "ace05-zh": {
+        "baseline": (48.5, 57.1, 51.7),
+        "tag": (61.8, 62.7, 61.4),
+        "mtl": (56.7, 52.9, 53.8),
+        "mtl_tag": (61.3, 65.8, 62.9),
+        "tag_ce": (67.7, 57.8, 61.5),
+        "tag_ce_ranking": (63.2, 62.1, 61.7),
+        "mtl_tag_ce": (61.6, 62.0, 62.0),
+    },
 }
 
 

@@ -19,7 +19,7 @@ paper (``entity_features``, ``unit_dropout``); v1 and v2 build it with both off.
 The builders take no defaults: the factory's ``default_config``
 (:mod:`..component`) is the single source of the settings.
 """
-from dataclasses import dataclass
+
 from typing import List, Optional
 
 from spacy.tokens import Doc
@@ -27,20 +27,11 @@ from spacy.util import registry
 from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v2, torch2xp, xp2torch
 from thinc.types import Floats2d
 
-from ..candidates import RelInput
-from ..features import RelBatch
-from .featurize import build_featurizer, check_saved_settings, vocab_sizes
-from .torch_model import BioTagCNN
+from spacy_bio_rel.data_classes import RelInput, RelScores
+from spacy_bio_rel.ml.bio_tag_cnn import BioTagCNN
+from spacy_bio_rel.ml.featurize import build_featurizer, check_saved_settings, vocab_sizes
 
 BATCH_FIELDS = ("words", "tags", "lengths", "ent_sent", "ent_start", "ent_end", "pair_e1", "pair_e2")
-
-
-@dataclass
-class RelScores:
-    """Network output for P pairs: class scores (P, C[+1]) and identification logits (P, 2)."""
-
-    classes: Floats2d
-    ident: Floats2d
 
 
 @registry.architectures("spacy-bio-rel.BioTagCNN.v1")
@@ -71,9 +62,25 @@ def build_bio_tag_cnn(
     that a v1 model section of that version still builds.
     """
     return build_bio_tag_cnn_v2(
-        None, 0, word_width, tag_width, position_width, max_distance, window_sizes, n_filters, hidden_width,
-        dropout, activation, use_words, use_tags, use_positions, shared_convolution, granularity, lowercase,
-        min_freq, max_length,
+        None,
+        0,
+        word_width,
+        tag_width,
+        position_width,
+        max_distance,
+        window_sizes,
+        n_filters,
+        hidden_width,
+        dropout,
+        activation,
+        use_words,
+        use_tags,
+        use_positions,
+        shared_convolution,
+        granularity,
+        lowercase,
+        min_freq,
+        max_length,
     )
 
 
@@ -114,13 +121,26 @@ def build_bio_tag_cnn_v3(
     """
     has_encoder = tok2vec is not None
     if has_encoder and int(tok2vec_width) < 1:
-        raise ValueError("tok2vec_width must be the encoder's output width (e.g. 384 for MiniLM-L6) when tok2vec is set")
+        raise ValueError(
+            "tok2vec_width must be the encoder's output width (e.g. 384 for MiniLM-L6) when tok2vec is set"
+        )
     module = BioTagCNN(
-        word_width=word_width, tag_width=tag_width, position_width=position_width, max_distance=max_distance,
-        window_sizes=window_sizes, n_filters=n_filters, hidden_width=hidden_width, dropout=dropout,
-        activation=activation, use_words=use_words, use_tags=use_tags, use_positions=use_positions,
-        fast=shared_convolution, dense_width=int(tok2vec_width) if has_encoder else 0,
-        entity_features=bool(entity_features), unit_dropout=float(unit_dropout),
+        word_width=word_width,
+        tag_width=tag_width,
+        position_width=position_width,
+        max_distance=max_distance,
+        window_sizes=window_sizes,
+        n_filters=n_filters,
+        hidden_width=hidden_width,
+        dropout=dropout,
+        activation=activation,
+        use_words=use_words,
+        use_tags=use_tags,
+        use_positions=use_positions,
+        fast=shared_convolution,
+        dense_width=int(tok2vec_width) if has_encoder else 0,
+        entity_features=bool(entity_features),
+        unit_dropout=float(unit_dropout),
     )
     featurize = build_featurizer(granularity, lowercase, min_freq, max_length, with_tokens=has_encoder)
     network = PyTorchWrapper_v2(module, convert_inputs=_convert_inputs, convert_outputs=_convert_outputs)
@@ -168,9 +188,27 @@ def build_bio_tag_cnn_v2(
     tok2vec listener); null for none (then ``tok2vec_width`` is ignored).
     """
     return build_bio_tag_cnn_v3(
-        tok2vec, tok2vec_width, word_width, tag_width, position_width, max_distance, window_sizes, n_filters,
-        hidden_width, dropout, activation, use_words, use_tags, use_positions, False, 0.0, shared_convolution,
-        granularity, lowercase, min_freq, max_length,
+        tok2vec,
+        tok2vec_width,
+        word_width,
+        tag_width,
+        position_width,
+        max_distance,
+        window_sizes,
+        n_filters,
+        hidden_width,
+        dropout,
+        activation,
+        use_words,
+        use_tags,
+        use_positions,
+        False,
+        0.0,
+        shared_convolution,
+        granularity,
+        lowercase,
+        min_freq,
+        max_length,
     )
 
 

@@ -9,6 +9,7 @@ the CNN. :func:`use_torch_averages` swaps them in under the keys the
 optimiser wrote, in place (so the prediction tables, keyed on each
 parameter's version, are rebuilt), and restores the weights afterwards.
 """
+
 import contextlib
 from typing import Dict, Iterator, List, Tuple
 

@@ -8,15 +8,16 @@ saved with the model (``model.to_bytes``/``to_disk``): the unit vocabulary
 min_freq, max_length) are saved beside them, and :func:`check_saved_settings`
 refuses a model whose config says otherwise.
 """
+
 from dataclasses import asdict, dataclass
 from typing import Dict, Iterable, Optional, Tuple
 
 from spacy.tokens import Doc
-
 from thinc.api import Model
 
-from ..candidates import RelInput, sentence_bounds
-from ..features import Featurizer, RelBatch, TagVocab, UnitVocab, count_units, sentence_units
+from spacy_bio_rel.candidates import sentence_bounds
+from spacy_bio_rel.data_classes import RelBatch, RelInput
+from spacy_bio_rel.ml.features import Featurizer, TagVocab, UnitVocab, count_units, sentence_units
 
 GRANULARITIES = ("token", "char")
 
@@ -46,12 +47,20 @@ def build_featurizer(
         raise ValueError(f"max_length must be at least 1, got {max_length}")
     if int(min_freq) < 1:
         raise ValueError(f"min_freq must be at least 1, got {min_freq}")
-    settings = FeaturizeSettings(granularity, bool(lowercase), int(min_freq), int(max_length), bool(with_tokens))
+    settings = FeaturizeSettings(
+        granularity, bool(lowercase), int(min_freq), int(max_length), bool(with_tokens)
+    )
     return Model(
         "bio_rel_featurize",
         forward,
         init=init,
-        attrs={"config": settings, "settings": settings.saved(), "units": [], "entity_labels": [], "cache": _Cache()},
+        attrs={
+            "config": settings,
+            "settings": settings.saved(),
+            "units": [],
+            "entity_labels": [],
+            "cache": _Cache(),
+        },
     )
 
 
@@ -69,8 +78,11 @@ def featurizer_of(model: Model) -> Featurizer:
     if cache.key != key:
         cfg: FeaturizeSettings = model.attrs["config"]
         cache.featurizer = Featurizer(
-            UnitVocab(model.attrs["units"]), TagVocab(model.attrs["entity_labels"]),
-            granularity=cfg.granularity, lowercase=cfg.lowercase, max_length=cfg.max_length,
+            UnitVocab(model.attrs["units"]),
+            TagVocab(model.attrs["entity_labels"]),
+            granularity=cfg.granularity,
+            lowercase=cfg.lowercase,
+            max_length=cfg.max_length,
             with_tokens=cfg.with_tokens,
         )
         cache.key = key
@@ -121,4 +133,3 @@ def unknown_unit_rate(model: Model, docs: Iterable[Doc]) -> float:
             total += len(units)
             unknown += sum(u not in known for u in units)
     return unknown / total if total else 0.0
-

@@ -2,7 +2,7 @@
 
 For every entity ``e`` and position ``n`` of its sentence, the convolution
 output (before bias and non-linearity) is a sum of rows of four tables
-(see :class:`~spacy_bio_rel.ml.torch_model.BioTagCNN`), each row read
+(see :class:`~spacy_bio_rel.ml.bio_tag_cnn.BioTagCNN`), each row read
 through one filter tap:
 
 - ``table_w[ids_w[s, n, :]]``, ``table_t[ids_t[s, n, :]]``: the units and
@@ -22,6 +22,7 @@ gradient to its argmax position only (max-pooling's gradient) and from there
 straight to the table rows that position read: P x taps x F additions
 instead of a dense pass over every entity, position and tap.
 """
+
 from typing import Optional, Sequence, Tuple
 
 import numpy
@@ -88,8 +89,23 @@ def _table_grad(grad, arg, ids, idx, shape, tap_cols):
 
 class _PairMaxPoolTables(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, table_w, ids_w, table_t, ids_t, table_1, ids_1, table_2, ids_2, ent_sent, lengths, e1, e2,
-                tap_cols, dense_map):
+    def forward(
+        ctx,
+        table_w,
+        ids_w,
+        table_t,
+        ids_t,
+        table_1,
+        ids_1,
+        table_2,
+        ids_2,
+        ent_sent,
+        lengths,
+        e1,
+        e2,
+        tap_cols,
+        dense_map,
+    ):
         with torch.no_grad():
             C = None if dense_map is None else dense_map.detach().clone()  # (S, N, F): sentence-level part
             for table, ids in ((table_w, ids_w), (table_t, ids_t)):
@@ -150,5 +166,19 @@ def pair_max_pool_tables(
     columns of the filters that have tap ``t`` (the rest are zero).
     ``dense_map`` (S, N, F): an extra sentence-level part (differentiable).
     """
-    return _PairMaxPoolTables.apply(table_w, ids_w, table_t, ids_t, table_1, ids_1, table_2, ids_2, ent_sent, lengths,
-                                    e1, e2, tap_cols, dense_map)
+    return _PairMaxPoolTables.apply(
+        table_w,
+        ids_w,
+        table_t,
+        ids_t,
+        table_1,
+        ids_1,
+        table_2,
+        ids_2,
+        ent_sent,
+        lengths,
+        e1,
+        e2,
+        tap_cols,
+        dense_map,
+    )

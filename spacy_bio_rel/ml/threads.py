@@ -9,6 +9,7 @@ another, so the relation component predicts on ``torch_threads = 1`` by
 default and restores torch's setting afterwards; ``0`` leaves torch's
 setting alone (for a dedicated machine, where more threads can help).
 """
+
 import contextlib
 from typing import Iterator
 

@@ -27,7 +27,7 @@ def rels(docs):
 def test_mentions_match_text_and_amp(fixtures, nlp_en):
     src, docs, report = convert(fixtures, nlp_en)
     assert "text_mismatch" not in report.notes
-    texts = {src.text[m.start:m.end] for m in src.mentions}
+    texts = {src.text[m.start : m.end] for m in src.mentions}
     assert "Acme & Sons" in texts
     ents = [e.text for d in docs for e in d.ents]
     assert ents.count("Acme & Sons") == 2
@@ -35,8 +35,9 @@ def test_mentions_match_text_and_amp(fixtures, nlp_en):
 
 def test_heads_default_and_relations(fixtures, nlp_en):
     _, docs, report = convert(fixtures, nlp_en)
-    assert rels(docs) == sorted([("She", "ORG-AFF", "Norland"), ("head", "ORG-AFF", "Acme & Sons"),
-                                 ("Jo Reed", "PHYS", "Brackton")])
+    assert rels(docs) == sorted(
+        [("She", "ORG-AFF", "Norland"), ("head", "ORG-AFF", "Acme & Sons"), ("Jo Reed", "PHYS", "Brackton")]
+    )
     assert report.drops["metonymy_excluded"] == 1
     assert report.drops["cross_sentence_relation"] == 1  # She -> Max Reed
     assert report.drops["timex_mention_excluded"] == 1
@@ -74,7 +75,7 @@ def test_document_unit_keeps_offsets(fixtures, nlp_en):
     src, docs, _ = convert(fixtures, nlp_en, unit="document")
     assert len(docs) == 1 and docs[0].text == src.text
     for e in docs[0].ents:
-        assert e.start_char >= 0 and src.text[e.start_char:e.end_char] == e.text
+        assert e.start_char >= 0 and src.text[e.start_char : e.end_char] == e.text
 
 
 def test_timex_and_values_option(fixtures, nlp_en):
@@ -89,7 +90,9 @@ def test_chinese_characters(fixtures, nlp_zh):
         assert all(len(t.text) == 1 for t in d)
     sents = [d.text for d in docs]
     assert "王明在北京工作。" in sents and "他是北京大学的老师！" in sents and "李华是王明的妻子？" in sents
-    assert rels(docs) == sorted([("他", "ORG-AFF", "大学"), ("李华", "PER-SOC", "王明"), ("王明", "PHYS", "北京")])
+    assert rels(docs) == sorted(
+        [("他", "ORG-AFF", "大学"), ("李华", "PER-SOC", "王明"), ("王明", "PHYS", "北京")]
+    )
     assert not report.drops
 
 
@@ -97,16 +100,22 @@ def test_root_forms(fixtures):
     s = AceSettings()
     for root in (fixtures / "ace", fixtures / "ace/data", fixtures / "ace/data/English"):
         assert [p.name for p in find_apf_files(root, s)] == ["FIX_EN_001.apf.xml"]
-    assert [p.name for p in find_apf_files(fixtures / "ace", AceSettings(language="zh"))] == ["FIX_ZH_001.apf.xml"]
+    assert [p.name for p in find_apf_files(fixtures / "ace", AceSettings(language="zh"))] == [
+        "FIX_ZH_001.apf.xml"
+    ]
     with pytest.raises(NoDocumentsError, match="sub-folder"):
         find_apf_files(fixtures / "ace", AceSettings(subfolder="fp1"))
 
 
 def test_sample_converts_with_splits(tmp_path):
     from spacy_bio_rel.converters.pipeline import OutputSettings, convert_ace
+
     sample = Path(__file__).resolve().parents[2] / "assets" / "ace_sample"
-    out = OutputSettings(tmp_path, name="sample", id_lists={"train": sample / "en_train_ids.txt",
-                                                            "dev": sample / "en_dev_ids.txt"})
+    out = OutputSettings(
+        tmp_path,
+        name="sample",
+        id_lists={"train": sample / "en_train_ids.txt", "dev": sample / "en_dev_ids.txt"},
+    )
     report = convert_ace(sample, out, AceSettings(), DocSettings())
     assert report.documents == 6 and not report.drops.get("document_in_no_split")
     assert set(report.splits) == {"train", "dev"}

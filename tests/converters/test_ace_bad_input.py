@@ -1,4 +1,5 @@
 """Issue point 10: bad input is reported (file and item), counted, and the rest converted."""
+
 import re
 import shutil
 
@@ -53,8 +54,14 @@ def test_missing_sgm(root, tmp_path):
 
 def test_offsets_outside_text(root, tmp_path):
     def edit(s):  # move the first head of entity E6 (Max Reed) far outside the text
-        return re.sub(r'(FIX_EN_002-E6-1".*?<head><charseq START=")\d+(" END=")\d+', r"\g<1>99990\g<2>99995", s,
-                      count=1, flags=re.S)
+        return re.sub(
+            r'(FIX_EN_002-E6-1".*?<head><charseq START=")\d+(" END=")\d+',
+            r"\g<1>99990\g<2>99995",
+            s,
+            count=1,
+            flags=re.S,
+        )
+
     add_copy(root[1], "FIX_EN_002", apf_edit=edit)
     report = run(root[0], tmp_path)
     assert report.drops["offsets_outside_text"] == 1
@@ -64,15 +71,24 @@ def test_offsets_outside_text(root, tmp_path):
 
 
 def test_text_mismatch_reported(root, tmp_path):
-    add_copy(root[1], "FIX_EN_002", apf_edit=lambda s: s.replace(">Jo Reed</charseq></head>", ">Jo Read</charseq></head>", 1))
+    add_copy(
+        root[1],
+        "FIX_EN_002",
+        apf_edit=lambda s: s.replace(">Jo Reed</charseq></head>", ">Jo Read</charseq></head>", 1),
+    )
     report = run(root[0], tmp_path)
     assert report.notes["text_mismatch"] == 1
     assert "FIX_EN_002-E2-1" in report.examples["text_mismatch"][0]
 
 
 def test_unknown_relation_argument(root, tmp_path):
-    add_copy(root[1], "FIX_EN_002", apf_edit=lambda s: s.replace(
-        'REFID="FIX_EN_002-E3-1" ROLE="Arg-2"', 'REFID="FIX_EN_002-E99-1" ROLE="Arg-2"'))
+    add_copy(
+        root[1],
+        "FIX_EN_002",
+        apf_edit=lambda s: s.replace(
+            'REFID="FIX_EN_002-E3-1" ROLE="Arg-2"', 'REFID="FIX_EN_002-E99-1" ROLE="Arg-2"'
+        ),
+    )
     report = run(root[0], tmp_path)
     assert report.drops["unknown_argument_id"] == 1
     assert "E99-1" in report.examples["unknown_argument_id"][0]
@@ -104,7 +120,11 @@ def test_all_documents_bad_is_an_error(tmp_path):
 
 def test_offset_not_a_number_skips_the_document(root, tmp_path):
     # issue 13 point 5: END="abc" names file and mention; the other document still converts
-    add_copy(root[1], "BAD_END", apf_edit=lambda s: re.sub(r'(<head><charseq START="\d+" END=")\d+', r"\g<1>abc", s, count=1))
+    add_copy(
+        root[1],
+        "BAD_END",
+        apf_edit=lambda s: re.sub(r'(<head><charseq START="\d+" END=")\d+', r"\g<1>abc", s, count=1),
+    )
     report = run(root[0], tmp_path)
     assert report.drops["malformed_document"] == 1
     ex = report.examples["malformed_document"][0]
@@ -114,7 +134,9 @@ def test_offset_not_a_number_skips_the_document(root, tmp_path):
 
 def test_exclude_relation_types(root, tmp_path):
     report = ConversionReport()
-    convert_ace(root[0], OutputSettings(tmp_path / "out"), AceSettings(exclude=("PHYS",)), DocSettings(), report)
+    convert_ace(
+        root[0], OutputSettings(tmp_path / "out"), AceSettings(exclude=("PHYS",)), DocSettings(), report
+    )
     assert report.drops["phys_excluded"] == 1 and "PHYS" not in report.relations
 
 

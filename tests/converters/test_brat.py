@@ -14,7 +14,13 @@ def convert(fixtures, nlp):
 
 def test_sentences_entities_relations(fixtures, nlp_zh):
     docs, report = convert(fixtures, nlp_zh)
-    assert [d.text for d in docs] == ["张三在北京工作。", "他的妹妹住在上海！", "李四和王五是朋友?", "老人走了", "很远。"]
+    assert [d.text for d in docs] == [
+        "张三在北京工作。",
+        "他的妹妹住在上海！",
+        "李四和王五是朋友?",
+        "老人走了",
+        "很远。",
+    ]
     ents = [e.text for d in docs for e in d.ents]
     assert ents == ["张三", "北京", "他的妹妹", "上海", "李四", "王五", "朋友"]
     rels = sorted((r.head.text, r.label, r.tail.text) for d in docs for r in get_relations(d))
@@ -24,13 +30,13 @@ def test_sentences_entities_relations(fixtures, nlp_zh):
 def test_everything_left_out_is_counted(fixtures, nlp_zh):
     _, report = convert(fixtures, nlp_zh)
     assert report.drops == {
-        "discontinuous_entity": 1,       # T9
-        "entity_crosses_sentence": 1,    # T10, its text continued on the next .ann line
-        "overlapping_entity": 1,         # T3 inside T4 (same start, the longer kept)
-        "cross_sentence_relation": 1,    # R2
-        "coreference_excluded": 1,       # R5
-        "argument_left_out": 1,          # R6 uses the discontinuous T9
-        "unknown_argument_id": 1,        # R7 -> T99
+        "discontinuous_entity": 1,  # T9
+        "entity_crosses_sentence": 1,  # T10, its text continued on the next .ann line
+        "overlapping_entity": 1,  # T3 inside T4 (same start, the longer kept)
+        "cross_sentence_relation": 1,  # R2
+        "coreference_excluded": 1,  # R5
+        "argument_left_out": 1,  # R6 uses the discontinuous T9
+        "unknown_argument_id": 1,  # R7 -> T99
     }
     assert report.notes["text_mismatch"] == 1 and "T8" in report.examples["text_mismatch"][0]
     assert report.notes["skipped_coreference_set_line"] == 1
@@ -42,10 +48,21 @@ def test_everything_left_out_is_counted(fixtures, nlp_zh):
 def test_duplicate_entity_id_is_left_out(tmp_path, nlp_zh):
     # found by the fuzz test: a second T1 made R1 point at a span that was not kept
     (tmp_path / "1.txt").write_text("张三在北京工作。", encoding="utf-8")
-    (tmp_path / "1.ann").write_text("T1\tPerson-Name 0 2\t张三\nT2\tLocation-Name 3 5\t北京\n"
-                                    "T1\tPerson-Name 0 1\t张\nR1\tLocated Arg1:T1 Arg2:T2\n", encoding="utf-8")
+    (tmp_path / "1.ann").write_text(
+        "T1\tPerson-Name 0 2\t张三\nT2\tLocation-Name 3 5\t北京\n"
+        "T1\tPerson-Name 0 1\t张\nR1\tLocated Arg1:T1 Arg2:T2\n",
+        encoding="utf-8",
+    )
     report = ConversionReport()
-    docs = [d for src in read_brat(tmp_path, BratSettings(), report)
-            for d in build_docs(src, nlp_zh, DocSettings(lang="zh"), report)]
-    assert report.drops["duplicate_mention_id"] == 1 and "1.ann mention T1" in report.examples["duplicate_mention_id"][0]
-    assert [(r.head.text, r.label, r.tail.text) for d in docs for r in get_relations(d)] == [("张三", "Located", "北京")]
+    docs = [
+        d
+        for src in read_brat(tmp_path, BratSettings(), report)
+        for d in build_docs(src, nlp_zh, DocSettings(lang="zh"), report)
+    ]
+    assert (
+        report.drops["duplicate_mention_id"] == 1
+        and "1.ann mention T1" in report.examples["duplicate_mention_id"][0]
+    )
+    assert [(r.head.text, r.label, r.tail.text) for d in docs for r in get_relations(d)] == [
+        ("张三", "Located", "北京")
+    ]

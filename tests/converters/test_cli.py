@@ -2,7 +2,7 @@ import json
 
 from typer.testing import CliRunner
 
-from spacy_bio_rel.cli import app
+from spacy_bio_rel.cli.app import app
 
 runner = CliRunner()
 
@@ -17,8 +17,20 @@ def test_help_lists_converters():
 
 
 def test_convert_ace_folds(fixtures, tmp_path):
-    res = runner.invoke(app, ["convert", "ace", str(fixtures / "ace"), str(tmp_path), "--folds", "0",
-                              "--name", "fx", "--metonymy"])
+    res = runner.invoke(
+        app,
+        [
+            "convert",
+            "ace",
+            str(fixtures / "ace"),
+            str(tmp_path),
+            "--folds",
+            "0",
+            "--name",
+            "fx",
+            "--metonymy",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert (tmp_path / "fx.spacy").exists()
     data = json.loads((tmp_path / "fx.report.json").read_text())
@@ -27,9 +39,11 @@ def test_convert_ace_folds(fixtures, tmp_path):
 
 
 def test_convert_brat_conll_prodigy(fixtures, tmp_path):
-    for args, out in ((["brat", str(fixtures / "brat")], "brat.spacy"),
-                      (["conll04", str(fixtures / "conll04/small.json")], "small.spacy"),
-                      (["prodigy", str(fixtures / "prodigy/rel.jsonl")], "rel.spacy")):
+    for args, out in (
+        (["brat", str(fixtures / "brat")], "brat.spacy"),
+        (["conll04", str(fixtures / "conll04/small.json")], "small.spacy"),
+        (["prodigy", str(fixtures / "prodigy/rel.jsonl")], "rel.spacy"),
+    ):
         res = runner.invoke(app, ["convert", *args, str(tmp_path)])
         assert res.exit_code == 0, res.output
         assert (tmp_path / out).exists()
@@ -51,14 +65,27 @@ def test_exclude_and_encoding_on_every_converter():
 
 
 def test_exclude_conll04_and_prodigy(fixtures, tmp_path):
-    res = runner.invoke(app, ["convert", "conll04", str(fixtures / "conll04/small.json"), str(tmp_path),
-                              "--exclude", "Kill", "--exclude", "Live_In"])
+    res = runner.invoke(
+        app,
+        [
+            "convert",
+            "conll04",
+            str(fixtures / "conll04/small.json"),
+            str(tmp_path),
+            "--exclude",
+            "Kill",
+            "--exclude",
+            "Live_In",
+        ],
+    )
     assert res.exit_code == 0, res.output
     data = json.loads((tmp_path / "small.report.json").read_text())
     assert data["dropped"]["kill_excluded"] == 1 and data["dropped"]["live_in_excluded"] == 2
     assert "Kill" not in data["relations"] and "Live_In" not in data["relations"]
-    res = runner.invoke(app, ["convert", "prodigy", str(fixtures / "prodigy/rel.jsonl"), str(tmp_path),
-                              "--exclude", "VISITED"])
+    res = runner.invoke(
+        app,
+        ["convert", "prodigy", str(fixtures / "prodigy/rel.jsonl"), str(tmp_path), "--exclude", "VISITED"],
+    )
     assert res.exit_code == 0, res.output
     data = json.loads((tmp_path / "rel.report.json").read_text())
     assert data["dropped"]["visited_excluded"] == 1 and data["relations"] == {"total": 1, "WORKS_FOR": 1}

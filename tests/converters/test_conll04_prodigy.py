@@ -16,8 +16,12 @@ def test_conll04_small(fixtures):
     docs = [d for _, ds in units for d in ds]
     assert [u[0] for u in units] == ["101", "102", "103", "105"]
     assert [e.text for e in docs[0].ents] == ["John Smith", "Acme Corp", "Boston"]
-    assert rels(docs[:3]) == [("John Smith", "Work_For", "Acme Corp"), ("Acme Corp", "OrgBased_In", "Boston"),
-                              ("Mary", "Live_In", "New York City"), ("Oswald", "Kill", "Kennedy")]
+    assert rels(docs[:3]) == [
+        ("John Smith", "Work_For", "Acme Corp"),
+        ("Acme Corp", "OrgBased_In", "Boston"),
+        ("Mary", "Live_In", "New York City"),
+        ("Oswald", "Kill", "Kennedy"),
+    ]
     assert report.drops["unknown_argument_id"] == 1  # tail 5 in item 102
     assert report.drops["empty_document"] == 1  # item 104
     assert report.notes["malformed_tag_sequence"] == 1  # I-Loc with no B-
@@ -27,7 +31,12 @@ def test_conll04_small(fixtures):
 
 def test_decode_bio_and_bilou():
     r = ConversionReport()
-    assert decode_tags(["B-A", "I-A", "O", "B-B", "B-B", "U-C"], "x", r) == [(0, 2, "A"), (3, 4, "B"), (4, 5, "B"), (5, 6, "C")]
+    assert decode_tags(["B-A", "I-A", "O", "B-B", "B-B", "U-C"], "x", r) == [
+        (0, 2, "A"),
+        (3, 4, "B"),
+        (4, 5, "B"),
+        (5, 6, "C"),
+    ]
     assert not r.notes
 
 

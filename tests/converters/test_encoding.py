@@ -1,10 +1,11 @@
 """Strict decoding, byte order marks and untrustworthy offsets (issue 13, point 3)."""
+
 import shutil
 
 import pytest
 from typer.testing import CliRunner
 
-from spacy_bio_rel.cli import app
+from spacy_bio_rel.cli.app import app
 from spacy_bio_rel.converters.ace import AceSettings, read_ace_document
 from spacy_bio_rel.converters.brat import BratSettings, read_brat
 from spacy_bio_rel.converters.conll04 import read_conll04
@@ -15,8 +16,10 @@ from spacy_bio_rel.converters.textio import InputError
 from spacy_bio_rel.relations import get_relations
 
 TEXT = "张三在北京工作。李四住在上海。\n"
-ANN = "T1\tPerson-Name 0 2\t张三\nT2\tLocation-Name 3 5\t北京\nT3\tPerson-Name 8 10\t李四\n" \
-      "T4\tLocation-Name 12 14\t上海\nR1\tLocated Arg1:T1 Arg2:T2\nR2\tLocated Arg1:T3 Arg2:T4\n"
+ANN = (
+    "T1\tPerson-Name 0 2\t张三\nT2\tLocation-Name 3 5\t北京\nT3\tPerson-Name 8 10\t李四\n"
+    "T4\tLocation-Name 12 14\t上海\nR1\tLocated Arg1:T1 Arg2:T2\nR2\tLocated Arg1:T3 Arg2:T4\n"
+)
 
 
 def brat(tmp_path, text_bytes, ann=ANN, **kw):
@@ -25,8 +28,11 @@ def brat(tmp_path, text_bytes, ann=ANN, **kw):
     (folder / "1.txt").write_bytes(text_bytes)
     (folder / "1.ann").write_text(ann, encoding=kw.get("encoding", "utf-8"))
     report = ConversionReport()
-    docs = [d for src in read_brat(folder, BratSettings(**kw), report)
-            for d in build_docs(src, __import__("spacy").blank("zh"), DocSettings(lang="zh"), report)]
+    docs = [
+        d
+        for src in read_brat(folder, BratSettings(**kw), report)
+        for d in build_docs(src, __import__("spacy").blank("zh"), DocSettings(lang="zh"), report)
+    ]
     return docs, report
 
 
@@ -70,7 +76,9 @@ def test_brat_cli_encoding_error_is_one_line(tmp_path):
     res = CliRunner().invoke(app, ["convert", "brat", str(tmp_path / "b"), str(tmp_path / "out")])
     assert res.exit_code == 1 and "1.txt: not valid utf-8 at byte 0" in res.output
     assert "Traceback" not in res.output and not (tmp_path / "out" / "b.spacy").exists()
-    res = CliRunner().invoke(app, ["convert", "brat", str(tmp_path / "b"), str(tmp_path / "out"), "--encoding", "gbk"])
+    res = CliRunner().invoke(
+        app, ["convert", "brat", str(tmp_path / "b"), str(tmp_path / "out"), "--encoding", "gbk"]
+    )
     assert res.exit_code == 0, res.output
 
 
@@ -99,4 +107,7 @@ def test_ace_sgm_decoded_strictly(tmp_path, fixtures):
     with pytest.raises(InputError, match=r"FIX_EN_001\.sgm: not valid utf-8 at byte \d+ \(line \d+\)"):
         read_ace_document(tmp_path / "FIX_EN_001.apf.xml", AceSettings(), ConversionReport())
     report = ConversionReport()
-    assert read_ace_document(tmp_path / "FIX_EN_001.apf.xml", AceSettings(encoding="latin-1"), report) is not None
+    assert (
+        read_ace_document(tmp_path / "FIX_EN_001.apf.xml", AceSettings(encoding="latin-1"), report)
+        is not None
+    )

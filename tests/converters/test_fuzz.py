@@ -6,9 +6,9 @@ Each reader must either convert, counting what it leaves out, or raise one of
 the project's input errors naming the file: never another exception, and
 never an entity whose text is not the document's text at its offsets.
 """
+
 import json
 import re
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -28,10 +28,15 @@ from spacy_bio_rel.relations import get_relations
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PROJECT_ERRORS = (InputError, NoItemsError, NoBratDocumentsError, NoDocumentsError)
-FUZZ = settings(max_examples=100, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 NLP = {"en": spacy.blank("en"), "zh": spacy.blank("zh")}
-OTHER_VALUES = [None, True, -1, 2.5, 10 ** 6, "", "abc", "3", [], [1, "x"], {}, {"type": "X"}]
+OTHER_VALUES = [None, True, -1, 2.5, 10**6, "", "abc", "3", [], [1, "x"], {}, {"type": "X"}]
 
 
 @st.composite
@@ -46,11 +51,11 @@ def byte_mutation(draw, data: bytes) -> bytes:
             return data
         i, j = sorted(draw(st.lists(st.integers(0, len(numbers) - 1), min_size=2, max_size=2, unique=True)))
         a, b = numbers[i], numbers[j]
-        return data[:a.start()] + b.group() + data[a.end():b.start()] + a.group() + data[b.end():]
+        return data[: a.start()] + b.group() + data[a.end() : b.start()] + a.group() + data[b.end() :]
     noise = draw(st.binary(min_size=1, max_size=8))
     if kind == "insert":
         return data[:at] + noise + data[at:]
-    return data[:at] + noise + data[at + len(noise):]
+    return data[:at] + noise + data[at + len(noise) :]
 
 
 @st.composite
@@ -86,7 +91,7 @@ def attribute_mutation(draw, data: bytes) -> bytes:
     found = list(re.finditer(rb'(START|END)="(\d+)"', data))
     m = draw(st.sampled_from(found))
     value = draw(st.sampled_from([b"abc", b"", b"-5", b"1e3", b"99999", b"3.5", b" 7"]))
-    return data[:m.start(2)] + value + data[m.end(2):]
+    return data[: m.start(2)] + value + data[m.end(2) :]
 
 
 def mutated_bytes(original: bytes, json_lines=False, json_list=False, xml=False):
@@ -98,9 +103,14 @@ def mutated_bytes(original: bytes, json_lines=False, json_list=False, xml=False)
     if json_lines:
         lines = original.decode().splitlines()
         good = [i for i, line in enumerate(lines) if line.startswith("{") and line.rstrip().endswith("}")]
-        options.append(st.tuples(st.sampled_from(good), st.data()).map(
-            lambda t: "\n".join(json.dumps(t[1].draw(json_mutation(json.loads(lines[t[0]])))) if i == t[0] else line
-                                for i, line in enumerate(lines)).encode()))
+        options.append(
+            st.tuples(st.sampled_from(good), st.data()).map(
+                lambda t: "\n".join(
+                    json.dumps(t[1].draw(json_mutation(json.loads(lines[t[0]])))) if i == t[0] else line
+                    for i, line in enumerate(lines)
+                ).encode()
+            )
+        )
     return st.one_of(*options)
 
 
@@ -119,12 +129,16 @@ def check_docs(docs, report: ConversionReport, text=None, mentions=None) -> None
     for doc in docs:
         ents = {(e.start, e.end, e.label_) for e in doc.ents}
         for e in doc.ents:
-            assert e.text and e.text == doc.text[e.start_char:e.end_char]
+            assert e.text and e.text == doc.text[e.start_char : e.end_char]
             if text is not None:  # offset formats: the entity is a mention's text at its offsets
-                assert e.text == text[e.start_char:e.end_char]
+                assert e.text == text[e.start_char : e.end_char]
                 assert (e.start_char, e.end_char, e.label_) in mentions
         for r in get_relations(doc):
-            assert (r.head.start, r.head.end, r.head.label_) in ents and (r.tail.start, r.tail.end, r.tail.label_) in ents
+            assert (r.head.start, r.head.end, r.head.label_) in ents and (
+                r.tail.start,
+                r.tail.end,
+                r.tail.label_,
+            ) in ents
         db.add(doc)
     back = list(DocBin().from_bytes(db.to_bytes()).get_docs(NLP["en"].vocab))
     assert [len(get_relations(d)) for d in back] == [len(get_relations(d)) for d in docs]

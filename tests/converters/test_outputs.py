@@ -1,8 +1,9 @@
 """Converters leave no stale outputs (issue 13, point 2)."""
+
+from conftest import REPO
 from typer.testing import CliRunner
 
-from spacy_bio_rel.cli import app
-from conftest import REPO
+from spacy_bio_rel.cli.app import app
 
 runner = CliRunner()
 SAMPLE = REPO / "assets" / "ace_sample"
@@ -23,9 +24,17 @@ def test_refolding_removes_the_folds_it_does_not_write(tmp_path):
     assert sorted(p.name for p in tmp_path.glob("fold*.spacy")) == [f"fold{i}.spacy" for i in range(3)]
     assert "Removed" in res.output and "fold4.spacy" in res.output
     # unrelated files stay; no temporary folder is left behind
-    assert (tmp_path / "notes.txt").read_text() == "mine" and (tmp_path / "other.spacy").read_bytes() == b"mine"
+    assert (tmp_path / "notes.txt").read_text() == "mine" and (
+        tmp_path / "other.spacy"
+    ).read_bytes() == b"mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "all.report.json", "fold0.spacy", "fold1.spacy", "fold2.spacy", "notes.txt", "other.spacy"]
+        "all.report.json",
+        "fold0.spacy",
+        "fold1.spacy",
+        "fold2.spacy",
+        "notes.txt",
+        "other.spacy",
+    ]
     # no folds now: the folds of the previous conversion under this name go
     assert convert("ace", SAMPLE, tmp_path).exit_code == 0
     assert not list(tmp_path.glob("fold*.spacy")) and (tmp_path / "all.spacy").exists()
@@ -49,6 +58,7 @@ def test_failure_while_writing_keeps_the_previous_outputs(tmp_path, fixtures, mo
     from spacy.tokens import DocBin
 
     from spacy_bio_rel.converters.pipeline import OutputSettings, convert_conll04
+
     small = fixtures / "conll04" / "small.json"
     convert_conll04(small, OutputSettings(tmp_path, folds=2))
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}

@@ -9,7 +9,7 @@ def test_tags_removed_and_references_count_one_char():
 
 
 def test_stray_ampersand_and_unclosed_tags_tolerated():
-    raw = "<DOC><TEXT>Fish & chips; a < b and &bogus; stay<P>next <QUOTE PREVIOUSPOST=\"x\">"
+    raw = '<DOC><TEXT>Fish & chips; a < b and &bogus; stay<P>next <QUOTE PREVIOUSPOST="x">'
     out = strip_sgml(raw)
     assert out.text == "Fish & chips; a < b and &bogus; staynext "
     # tag positions mark where markup was removed (hard sentence breaks)
@@ -18,5 +18,6 @@ def test_stray_ampersand_and_unclosed_tags_tolerated():
 
 def test_fixture_offsets_match(fixtures):
     from spacy_bio_rel.converters.sgml import read_sgm
+
     text = read_sgm(fixtures / "ace/data/English/nw/timex2norm/FIX_EN_001.sgm").text
     assert "Acme & Sons" in text and "&amp;" not in text

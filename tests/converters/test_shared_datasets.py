@@ -1,4 +1,5 @@
 """Counts from /work/shared/datasets/README.md, when the shared datasets are present."""
+
 from pathlib import Path
 
 import pytest
@@ -22,12 +23,16 @@ def test_conll04_train_counts(tmp_path):
 
 @pytest.mark.skipif(not (SHARED / "sanwen/dev").exists(), reason="shared datasets not present")
 def test_sanwen_dev_counts(tmp_path):
-    report = convert_brat(SHARED / "sanwen/dev", OutputSettings(tmp_path, name="dev"), BratSettings(),
-                          DocSettings(lang="zh"))
+    report = convert_brat(
+        SHARED / "sanwen/dev", OutputSettings(tmp_path, name="dev"), BratSettings(), DocSettings(lang="zh")
+    )
     assert report.documents == 58
     # README: 11,641 entities (discontinuous ones left out), 1,347 relations, 1,032 inside one sentence
-    assert report.stats["entities_before_overlap_resolution"] + report.drops["entity_crosses_sentence"] == 11641
+    assert (
+        report.stats["entities_before_overlap_resolution"] + report.drops["entity_crosses_sentence"] == 11641
+    )
     n_rel = sum(report.relations.values()) + sum(
-        report.drops[k] for k in ("cross_sentence_relation", "argument_left_out", "argument_lost_to_overlap"))
+        report.drops[k] for k in ("cross_sentence_relation", "argument_left_out", "argument_lost_to_overlap")
+    )
     assert n_rel + report.notes["duplicate_relation_merged"] == 1347
     assert report.drops["coreference_excluded"] == 0

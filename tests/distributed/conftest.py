@@ -2,6 +2,7 @@
 
 Every test here needs the ``ray`` extra; without it the whole folder is skipped with the reason.
 """
+
 import os
 
 import pytest
@@ -16,8 +17,12 @@ def ray_local():
     if started:
         # the test machine is shared: Ray's memory monitor must not kill our workers for others' memory
         os.environ.setdefault("RAY_memory_monitor_refresh_ms", "0")
-        ray.init(num_cpus=2, include_dashboard=False, object_store_memory=256 * 1024 * 1024,
-                 logging_level="WARNING")
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            object_store_memory=256 * 1024 * 1024,
+            logging_level="WARNING",
+        )
     yield ray
     if started:
         ray.shutdown()

@@ -1,17 +1,18 @@
 """Experiments never report stale results (issue 13, point 1)."""
+
 import json
 import shutil
 
 import pytest
+from conftest import REPO
 from typer.testing import CliRunner
 
-from spacy_bio_rel.cli import app
+from spacy_bio_rel.cli.app import app
 from spacy_bio_rel.converters.ace import AceSettings
 from spacy_bio_rel.converters.docs import DocSettings
 from spacy_bio_rel.converters.pipeline import OutputSettings, convert_ace
 from spacy_bio_rel.experiments.folds import make_folds
 from spacy_bio_rel.experiments.provenance import StaleOutputError
-from conftest import REPO
 
 SAMPLE = REPO / "assets" / "ace_sample"
 CONFIG = REPO / "configs" / "en_wordwise.cfg"
@@ -22,7 +23,9 @@ def pools(tmp_path_factory):
     out = {}
     for lang in ("en", "zh"):
         folder = tmp_path_factory.mktemp(f"sample_{lang}")
-        convert_ace(SAMPLE, OutputSettings(folder, name=lang), AceSettings(language=lang), DocSettings(lang=lang))
+        convert_ace(
+            SAMPLE, OutputSettings(folder, name=lang), AceSettings(language=lang), DocSettings(lang=lang)
+        )
         out[lang] = folder / f"{lang}.spacy"
     return out
 
@@ -37,9 +40,27 @@ def english(pools, tmp_path_factory):
 
 
 def cv(pool, res, lang, steps, *extra):
-    return CliRunner().invoke(app, ["cv", str(CONFIG), str(pool), "-o", str(res), "--lang", lang,
-                                    "--variants", "baseline", "--folds", "2", "--max-folds", "1",
-                                    "--set", f"training.max_steps={steps}", *extra])
+    return CliRunner().invoke(
+        app,
+        [
+            "cv",
+            str(CONFIG),
+            str(pool),
+            "-o",
+            str(res),
+            "--lang",
+            lang,
+            "--variants",
+            "baseline",
+            "--folds",
+            "2",
+            "--max-folds",
+            "1",
+            "--set",
+            f"training.max_steps={steps}",
+            *extra,
+        ],
+    )
 
 
 def test_second_pool_into_the_same_folder_stops_instead_of_reporting_stale_scores(pools, english, tmp_path):
@@ -53,7 +74,9 @@ def test_second_pool_into_the_same_folder_stops_instead_of_reporting_stale_score
     r = cv(pools["zh"], res, "zh", 50)  # the issue's second command
     assert r.exit_code == 1
     assert isinstance(r.exception, SystemExit)
-    assert "folds made from other inputs" in r.output and "--overwrite" in r.output and "pool_sha256" in r.output
+    assert (
+        "folds made from other inputs" in r.output and "--overwrite" in r.output and "pool_sha256" in r.output
+    )
     assert (res / "results.md").read_text(encoding="utf-8") == english_md  # nothing was mixed
 
     r = cv(pools["zh"], res, "zh", 2, "--overwrite")

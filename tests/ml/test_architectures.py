@@ -1,17 +1,17 @@
 """The relation model reads Docs: featurisation is a layer, vocabularies are
 model state saved with the model, settings are checked on load."""
+
 import ast
 from pathlib import Path
 
 import numpy
 import pytest
 import spacy
+from conftest import planted_docs
 from thinc.api import Model
+from util import SMALL_MODEL, gold_examples, trained
 
-from spacy_bio_rel.candidates import RelInput
-from spacy_bio_rel.ml.architectures import RelScores
-from conftest import make_doc, planted_docs
-from test_component import SMALL_MODEL, gold_examples, trained
+from spacy_bio_rel.data_classes import RelInput, RelScores
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -51,7 +51,7 @@ def test_get_loss_is_the_loss_update_uses():
 
 
 def test_component_module_imports_no_torch():
-    tree = ast.parse((REPO / "spacy_bio_rel" / "component.py").read_text())
+    tree = ast.parse((REPO / "spacy_bio_rel" / "pipeline_component.py").read_text())
     names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert not any(name.split(".")[0] == "torch" for name in names)
@@ -60,16 +60,28 @@ def test_component_module_imports_no_torch():
 def test_defaults_are_written_once():
     """The builders take no defaults for the settings the factory's default_config gives."""
     import inspect
+
     from spacy_bio_rel.ml.architectures import build_bio_tag_cnn_v2, build_bio_tag_cnn_v3
+
     for builder in (build_bio_tag_cnn_v2, build_bio_tag_cnn_v3):
-        assert all(p.default is inspect.Parameter.empty for p in inspect.signature(builder).parameters.values())
+        assert all(
+            p.default is inspect.Parameter.empty for p in inspect.signature(builder).parameters.values()
+        )
 
 
 def test_v1_architecture_still_builds_and_trains():
     nlp = spacy.blank("en")
     v1 = {k: v for k, v in SMALL_MODEL.items() if k != "min_freq"}
-    v1.update({"@architectures": "spacy-bio-rel.BioTagCNN.v1", "activation": "tanh", "use_words": True,
-               "use_tags": True, "use_positions": True, "shared_convolution": True})
+    v1.update(
+        {
+            "@architectures": "spacy-bio-rel.BioTagCNN.v1",
+            "activation": "tanh",
+            "use_words": True,
+            "use_tags": True,
+            "use_positions": True,
+            "shared_convolution": True,
+        }
+    )
     nlp.add_pipe("relation_extractor", config={"model": v1})
     examples = gold_examples(planted_docs(nlp, 8))
     optimizer = nlp.initialize(lambda: examples)
@@ -79,10 +91,24 @@ def test_v1_architecture_still_builds_and_trains():
 def test_v3_entity_features_train_save_and_load(tmp_path):
     """v3 with ``entity_features`` trains in a pipeline and round-trips through disk."""
     nlp = spacy.blank("en")
-    v3 = dict(SMALL_MODEL, **{"@architectures": "spacy-bio-rel.BioTagCNN.v3", "tok2vec": None, "tok2vec_width": 0,
-                              "activation": "tanh", "use_words": True, "use_tags": True, "use_positions": True,
-                              "entity_features": True, "unit_dropout": 0.2, "shared_convolution": True, "granularity": "token",
-                              "lowercase": True, "max_length": 200})
+    v3 = dict(
+        SMALL_MODEL,
+        **{
+            "@architectures": "spacy-bio-rel.BioTagCNN.v3",
+            "tok2vec": None,
+            "tok2vec_width": 0,
+            "activation": "tanh",
+            "use_words": True,
+            "use_tags": True,
+            "use_positions": True,
+            "entity_features": True,
+            "unit_dropout": 0.2,
+            "shared_convolution": True,
+            "granularity": "token",
+            "lowercase": True,
+            "max_length": 200,
+        },
+    )
     nlp.add_pipe("relation_extractor", config={"model": v3})
     examples = gold_examples(planted_docs(nlp, 8))
     optimizer = nlp.initialize(lambda: examples)
@@ -102,14 +128,24 @@ def test_v3_entity_features_train_save_and_load(tmp_path):
     numpy.testing.assert_allclose(scores[0], scores[1], atol=1e-6)
 
 
-@pytest.mark.parametrize("setting,value", [("activation", '"relu"'), ("window_sizes", "[2, 4]"),
-                                           ("use_tags", "false"), ("granularity", '"char"'), ("min_freq", "3")])
+@pytest.mark.parametrize(
+    "setting,value",
+    [
+        ("activation", '"relu"'),
+        ("window_sizes", "[2, 4]"),
+        ("use_tags", "false"),
+        ("granularity", '"char"'),
+        ("min_freq", "3"),
+    ],
+)
 def test_edited_saved_config_is_a_clear_error(tmp_path, setting, value):
     nlp = trained()
     nlp.to_disk(tmp_path / "p")
     cfg = tmp_path / "p" / "config.cfg"
     text = cfg.read_text()
-    lines = [f"{setting} = {value}" if line.split(" = ")[0] == setting else line for line in text.splitlines()]
+    lines = [
+        f"{setting} = {value}" if line.split(" = ")[0] == setting else line for line in text.splitlines()
+    ]
     cfg.write_text("\n".join(lines))
     with pytest.raises(ValueError, match=f"trained with {setting} = "):
         spacy.load(tmp_path / "p")
@@ -134,5 +170,6 @@ def test_damaged_model_files_name_the_file(tmp_path):
 def test_experiment_commands_do_not_import_the_cli_module():
     import subprocess
     import sys
-    code = "import sys, spacy_bio_rel.experiments.cli; assert 'spacy_bio_rel.cli' not in sys.modules"
+
+    code = "import sys, spacy_bio_rel.cli.experiments; assert 'spacy_bio_rel.cli.convert' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,13 +1,14 @@
 """`use_averages = true` reaches the torch network (spacy_bio_rel/ml/averages.py)."""
+
 import numpy
 import spacy
 import torch
-from spacy.util import fix_random_seed
-
 from conftest import planted_docs
+from spacy.util import fix_random_seed
+from util import SMALL_MODEL, gold_examples
+
 from spacy_bio_rel.ml.architectures import torch_module
-from spacy_bio_rel.optimizers import configure_rmsprop
-from test_component import SMALL_MODEL, gold_examples
+from spacy_bio_rel.training.optimizers import configure_rmsprop
 
 
 def _trained(use_averages: bool):

@@ -1,4 +1,5 @@
 """Prediction runs on the component's torch_threads and restores torch's setting."""
+
 import spacy
 import torch
 
@@ -25,16 +26,20 @@ def test_restored_after_an_error():
 
 
 def test_component_predicts_on_its_threads(monkeypatch):
-    from test_component import gold_examples, trained
     from conftest import planted_docs
-    from spacy_bio_rel.ml.torch_model import BioTagCNN
+    from util import gold_examples, trained
+
+    from spacy_bio_rel.ml.bio_tag_cnn import BioTagCNN
 
     nlp = trained()
     pipe = nlp.get_pipe("relation_extractor")
     seen = []
     forward = BioTagCNN.forward
-    monkeypatch.setattr(BioTagCNN, "forward", lambda self, *a, **k: (seen.append(torch.get_num_threads()),
-                                                                      forward(self, *a, **k))[1])
+    monkeypatch.setattr(
+        BioTagCNN,
+        "forward",
+        lambda self, *a, **k: (seen.append(torch.get_num_threads()), forward(self, *a, **k))[1],
+    )
     docs = [eg.predicted for eg in gold_examples(planted_docs(nlp, 4))]
     before = torch.get_num_threads()
     torch.set_num_threads(2)
@@ -52,7 +57,7 @@ def test_component_predicts_on_its_threads(monkeypatch):
 
 def test_torch_threads_is_a_load_time_setting(tmp_path):
     """The saved cfg does not override the config the pipeline is loaded with."""
-    from test_component import trained
+    from util import trained
 
     trained().to_disk(tmp_path / "p")
     nlp = spacy.load(tmp_path / "p", config={"components": {"relation_extractor": {"torch_threads": 0}}})

@@ -1,0 +1,1 @@
+"""The ``spacy-bio-rel`` command line: one module per command (group)."""

@@ -1,0 +1,47 @@
+"""The ``--entities predicted`` and ``--sweep`` branches of ``spacy-bio-rel evaluate``."""
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from spacy_bio_rel.scoring.evaluate import write_scores
+from spacy_bio_rel.scoring.evaluate_e2e import (
+    ENTITY_SETTINGS,
+    describe,
+    evaluate_predicted_entities,
+    parse_cutoffs,
+    sweep_dataset,
+)
+from spacy_bio_rel.util import PipelineError
+
+
+def evaluate_e2e_or_sweep(
+    model: Path,
+    data: Path,
+    entities: str,
+    sweep: bool,
+    cutoffs: Optional[str],
+    output: Optional[Path],
+    negative_ratio: Optional[float],
+    seed: int,
+) -> None:
+    if entities not in ENTITY_SETTINGS:
+        raise typer.BadParameter(f"--entities must be one of {', '.join(ENTITY_SETTINGS)}, got {entities!r}")
+    try:
+        grid = parse_cutoffs(cutoffs)
+        if sweep:
+            scores = sweep_dataset(
+                model, data, entities=entities, cutoffs=grid, negative_ratio=negative_ratio, seed=seed
+            )
+        else:
+            if negative_ratio is not None:
+                raise ValueError("--negative-ratio applies to the gold-entity setting only")
+            scores = evaluate_predicted_entities(model, data)
+    except (PipelineError, ValueError) as e:
+        typer.secho(f"Error: {e}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(code=1)
+    typer.echo(describe(scores))
+    if output:
+        write_scores(scores, output)
+        typer.echo(f"wrote {output}")

@@ -1,0 +1,77 @@
+"""The data passed between the steps of the relation model.
+
+Doc -> :class:`RelInput` (Docs, the entities they are read with, candidate
+pairs) -> :class:`RelBatch` (integer arrays, :mod:`.ml.features`) -> the
+network -> :class:`RelScores`.
+"""
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
+
+import numpy
+from spacy.tokens import Doc, Span
+from thinc.types import Floats2d
+
+from spacy_bio_rel.candidates import Candidate, Offsets
+
+
+@dataclass
+class RelInput:
+    """The relation model's input: Docs, the entities each Doc is read with
+    (for the BIO tags: all entities of a candidate's sentence) and each Doc's
+    candidate pairs. ``ents[i]`` may differ from ``docs[i].ents``: in training
+    the component passes the gold entities of the reference Docs."""
+
+    docs: List[Doc]
+    ents: List[List[Span]]
+    cands: List[List[Candidate]]
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    @property
+    def n_pairs(self) -> int:
+        return sum(len(c) for c in self.cands)
+
+
+@dataclass
+class SentenceFeatures:
+    """Arrays of one sentence. ``ents`` maps token offsets -> unit span."""
+
+    units: numpy.ndarray  # (n,) int64 unit ids
+    tags: numpy.ndarray  # (n,) int64 tag ids
+    ents: Dict[Offsets, Tuple[int, int]]
+    tokens: Optional[numpy.ndarray] = None  # (n,) int64 Doc token index of each unit
+
+
+@dataclass
+class RelBatch:
+    """Integer arrays for a batch of candidate pairs (all int64 numpy arrays).
+
+    ``words``/``tags``: (S, N) padded unit and tag ids of S (windowed)
+    sentences, ``lengths``: (S,). ``ent_sent``/``ent_start``/``ent_end``: (E,)
+    the sentence and unit span of each entity occurrence. ``pair_e1``/``pair_e2``:
+    (P,) indices into the entity arrays (both in the same sentence).
+    """
+
+    words: numpy.ndarray
+    tags: numpy.ndarray
+    lengths: numpy.ndarray
+    ent_sent: numpy.ndarray
+    ent_start: numpy.ndarray
+    ent_end: numpy.ndarray
+    pair_e1: numpy.ndarray
+    pair_e2: numpy.ndarray
+    unit_tokens: Optional[numpy.ndarray] = None
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.pair_e1.shape[0])
+
+
+@dataclass
+class RelScores:
+    """Network output for P pairs: class scores (P, C[+1]) and identification logits (P, 2)."""
+
+    classes: Floats2d
+    ident: Floats2d

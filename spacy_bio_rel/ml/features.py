@@ -1,0 +1,289 @@
+"""Candidate pairs -> integer arrays for the network (:class:`RelBatch`).
+
+Pure numpy, no learned state: the vocabularies are passed in (they belong to
+the model's featurisation layer, :mod:`.ml.featurize`).
+
+Per sentence, once per Doc: unit ids (word or character), BIO tag ids from ALL
+entities of the sentence, and each entity's unit span. Per pair only indices
+into those arrays are produced, never a per-unit loop.
+
+Units are tokens (``granularity="token"``, word-wise) or the non-whitespace
+characters of the sentence text (``granularity="char"``, character-wise),
+whatever the tokenizer did.
+
+Overlapping entities cannot come from ``Doc.ents``. Should a caller pass
+overlapping spans to :func:`bio_tags` anyway, entities are tagged in order of
+their start and a unit already tagged keeps its first tag (the earlier,
+then longer entity wins), so the tag sequence stays a valid BIO sequence.
+
+Long sentences: when a sentence has more than ``max_length`` units, each pair
+sees a window of ``max_length`` units around its two targets (centred on the
+stretch between them); pairs whose window coincides share it. If the targets
+lie further apart than ``max_length``, the window starts at the earlier target
+and the later one is cut off; its relative positions are still computed from
+its true place (and clipped), so nothing crashes.
+"""
+
+import bisect
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy
+from spacy.tokens import Doc, Span
+
+from spacy_bio_rel.candidates import Candidate, Offsets
+from spacy_bio_rel.data_classes import RelBatch, SentenceFeatures
+
+PAD, UNK = 0, 1
+TAG_PAD, TAG_O, TAG_B_UNK, TAG_I_UNK = 0, 1, 2, 3
+
+
+class UnitVocab:
+    """String -> id table for words or characters; 0 is padding, 1 unknown."""
+
+    def __init__(self, strings: Sequence[str] = ()):
+        self.strings: List[str] = list(strings)
+        self.index: Dict[str, int] = {s: i + 2 for i, s in enumerate(self.strings)}
+
+    def __len__(self) -> int:
+        return len(self.strings) + 2
+
+    def lookup(self, units: Sequence[str]) -> numpy.ndarray:
+        get = self.index.get
+        return numpy.fromiter((get(u, UNK) for u in units), dtype="int64", count=len(units))
+
+    @classmethod
+    def build(cls, counts: Dict[str, int], min_freq: int) -> "UnitVocab":
+        kept = sorted((s for s, c in counts.items() if c >= min_freq), key=lambda s: (-counts[s], s))
+        return cls(kept)
+
+
+class TagVocab:
+    """BIO tags: 0 pad, 1 O, 2/3 B-/I- of an entity type unseen in training."""
+
+    def __init__(self, entity_labels: Sequence[str] = ()):
+        self.entity_labels = list(entity_labels)
+        self.b_ids = {lab: 4 + 2 * i for i, lab in enumerate(self.entity_labels)}
+
+    def __len__(self) -> int:
+        return 4 + 2 * len(self.entity_labels)
+
+    def b_id(self, label: str) -> int:
+        return self.b_ids.get(label, TAG_B_UNK)
+
+
+def unit_token_index(doc: Doc, sent: Offsets, granularity: str) -> numpy.ndarray:
+    """The Doc token index of each unit of a sentence (see :func:`sentence_units`)."""
+    start, end = sent
+    if granularity == "token":
+        return numpy.arange(start, end, dtype="int64")
+    span = doc[start:end]
+    owner = numpy.empty(span.end_char - span.start_char, dtype="int64")
+    for tok in span:
+        owner[tok.idx - span.start_char : tok.idx - span.start_char + len(tok.text)] = tok.i
+    text = doc.text[span.start_char : span.end_char]
+    keep = numpy.fromiter((not c.isspace() for c in text), dtype=bool, count=len(text))
+    return owner[keep]
+
+
+def sentence_units(doc: Doc, sent: Offsets, granularity: str, lowercase: bool):
+    """Unit strings of a sentence and a function token-offsets -> unit span."""
+    start, end = sent
+    if granularity == "token":
+        words = [t.lower_ if lowercase else t.text for t in doc[start:end]]
+        return words, lambda s, e: (s - start, e - start)
+    if granularity != "char":
+        raise ValueError(f"granularity must be 'token' or 'char', got {granularity!r}")
+    span = doc[start:end]
+    text = doc.text[span.start_char : span.end_char]
+    if lowercase:
+        text = text.lower()
+    keep = numpy.fromiter((not c.isspace() for c in text), dtype=bool, count=len(text))
+    # unit index of each character (for characters kept), and of each boundary
+    before = numpy.concatenate([[0], numpy.cumsum(keep)])
+    chars = [c for c, k in zip(text, keep) if k]
+    base = span.start_char
+
+    def to_units(s: int, e: int) -> Tuple[int, int]:
+        cs = doc[s].idx - base
+        ce = doc[e - 1].idx + len(doc[e - 1].text) - base
+        us, ue = int(before[cs]), int(before[ce])
+        return us, max(ue, us + 1)  # an all-whitespace entity still gets one unit
+
+    return chars, to_units
+
+
+def bio_tags(n: int, spans: Iterable[Tuple[int, int, str]], tag_vocab: TagVocab) -> numpy.ndarray:
+    """BIO tag ids for ``n`` units from ``(start, end, label)`` unit spans."""
+    tags = numpy.full(n, TAG_O, dtype="int64")
+    taken = numpy.zeros(n, dtype=bool)
+    for s, e, label in sorted(spans, key=lambda x: (x[0], -(x[1] - x[0]))):
+        if e <= s or s >= n or taken[s:e].any():
+            continue
+        b = tag_vocab.b_id(label)
+        tags[s] = b
+        tags[s + 1 : e] = b + 1
+        taken[s:e] = True
+    return tags
+
+
+def featurize_sentence(
+    doc: Doc,
+    sent: Offsets,
+    unit_vocab: UnitVocab,
+    tag_vocab: TagVocab,
+    granularity: str,
+    lowercase: bool,
+    ents_in_sent: Optional[Sequence[Span]] = None,
+    with_tokens: bool = False,
+) -> SentenceFeatures:
+    """Unit and tag ids of one sentence and the unit span of each entity in it.
+
+    ``ents_in_sent``: the entities that may lie in the sentence (default
+    ``doc.ents``; a caller featurizing many sentences of one Doc passes a
+    slice, and training passes the reference's gold entities).
+    """
+    units, to_units = sentence_units(doc, sent, granularity, lowercase)
+    ents = {}
+    spans = []
+    for ent in doc.ents if ents_in_sent is None else ents_in_sent:
+        if ent.start >= sent[0] and ent.end <= sent[1]:
+            us, ue = to_units(ent.start, ent.end)
+            ents[(ent.start, ent.end)] = (us, ue)
+            spans.append((us, ue, ent.label_))
+    return SentenceFeatures(
+        units=unit_vocab.lookup(units),
+        tags=bio_tags(len(units), spans, tag_vocab),
+        ents=ents,
+        tokens=unit_token_index(doc, sent, granularity) if with_tokens else None,
+    )
+
+
+def crop_window(n: int, a: Tuple[int, int], b: Tuple[int, int], max_length: int) -> Tuple[int, int]:
+    """Window ``[lo, hi)`` of at most ``max_length`` units around spans a and b."""
+    if n <= max_length:
+        return 0, n
+    lo, hi = min(a[0], b[0]), max(a[1], b[1])
+    if hi - lo >= max_length:
+        return lo, lo + max_length
+    lo = max(0, min(lo - (max_length - (hi - lo)) // 2, n - max_length))
+    return lo, lo + max_length
+
+
+class Featurizer:
+    """Builds :class:`RelBatch` es for candidate pairs of many Docs."""
+
+    def __init__(
+        self,
+        unit_vocab: UnitVocab,
+        tag_vocab: TagVocab,
+        granularity: str = "token",
+        lowercase: bool = True,
+        max_length: int = 200,
+        with_tokens: bool = False,
+    ):
+        if max_length < 1:
+            raise ValueError(f"max_length must be positive, got {max_length}")
+        self.unit_vocab = unit_vocab
+        self.tag_vocab = tag_vocab
+        self.granularity = granularity
+        self.lowercase = lowercase
+        self.max_length = max_length
+        self.with_tokens = with_tokens
+
+    def __call__(
+        self,
+        docs: Sequence[Doc],
+        cands: Sequence[Sequence[Candidate]],
+        ents: Optional[Sequence[Sequence[Span]]] = None,
+    ) -> RelBatch:
+        """Arrays for ``cands[i]`` (candidates of ``docs[i]``), pairs in order.
+
+        ``ents[i]``: the entities ``docs[i]`` is read with (BIO tags); default
+        its ``doc.ents``.
+        """
+        offsets = numpy.cumsum([0] + [len(d) for d in docs])
+        cache: Dict[Tuple[int, Offsets], SentenceFeatures] = {}
+        windows: Dict[Tuple[int, Offsets, int, int], int] = {}
+        win_arrays: List[Tuple[numpy.ndarray, numpy.ndarray]] = []
+        ent_index: Dict[Tuple[int, int, int], int] = {}
+        ent_rows: List[Tuple[int, int, int]] = []
+        pair_e1: List[int] = []
+        pair_e2: List[int] = []
+        for d, (doc, doc_cands) in enumerate(zip(docs, cands)):
+            doc_ents = (doc.ents if ents is None else ents[d]) if doc_cands else ()
+            starts = [e.start for e in doc_ents]  # ascending: Doc.ents do not overlap
+            for c in doc_cands:
+                key = (d, c.sent)
+                feats = cache.get(key)
+                if feats is None:
+                    in_sent = doc_ents[
+                        bisect.bisect_left(starts, c.sent[0]) : bisect.bisect_left(starts, c.sent[1])
+                    ]
+                    feats = featurize_sentence(
+                        doc,
+                        c.sent,
+                        self.unit_vocab,
+                        self.tag_vocab,
+                        self.granularity,
+                        self.lowercase,
+                        in_sent,
+                        self.with_tokens,
+                    )
+                    cache[key] = feats
+                u1, u2 = feats.ents[c.head], feats.ents[c.tail]
+                lo, hi = crop_window(len(feats.units), u1, u2, self.max_length)
+                wkey = (d, c.sent, lo, hi)
+                w = windows.get(wkey)
+                if w is None:
+                    w = windows[wkey] = len(win_arrays)
+                    toks = None if feats.tokens is None else feats.tokens[lo:hi] + offsets[d]
+                    win_arrays.append((feats.units[lo:hi], feats.tags[lo:hi], toks))
+                idx = []
+                for us, ue in (u1, u2):
+                    ekey = (w, us - lo, ue - lo)
+                    e = ent_index.get(ekey)
+                    if e is None:
+                        e = ent_index[ekey] = len(ent_rows)
+                        ent_rows.append(ekey)
+                    idx.append(e)
+                pair_e1.append(idx[0])
+                pair_e2.append(idx[1])
+        return self._pack(win_arrays, ent_rows, pair_e1, pair_e2, self.with_tokens)
+
+    @staticmethod
+    def _pack(win_arrays, ent_rows, pair_e1, pair_e2, with_tokens=False) -> RelBatch:
+        S = len(win_arrays)
+        N = max((len(u) for u, _, _ in win_arrays), default=1) or 1
+        words = numpy.zeros((S, N), dtype="int64")
+        tags = numpy.zeros((S, N), dtype="int64")
+        lengths = numpy.zeros((S,), dtype="int64")
+        unit_tokens = numpy.full((S, N), -1, dtype="int64") if with_tokens else None
+        for i, (u, t, k) in enumerate(win_arrays):
+            words[i, : len(u)] = u
+            tags[i, : len(t)] = t
+            lengths[i] = len(u)
+            if unit_tokens is not None:
+                unit_tokens[i, : len(k)] = k
+        ents = numpy.asarray(ent_rows, dtype="int64").reshape(-1, 3)
+        return RelBatch(
+            words=words,
+            tags=tags,
+            lengths=lengths,
+            ent_sent=ents[:, 0].copy(),
+            ent_start=ents[:, 1].copy(),
+            ent_end=ents[:, 2].copy(),
+            pair_e1=numpy.asarray(pair_e1, dtype="int64"),
+            pair_e2=numpy.asarray(pair_e2, dtype="int64"),
+            unit_tokens=unit_tokens,
+        )
+
+
+def count_units(docs: Iterable[Doc], sents_of, granularity: str, lowercase: bool) -> Dict[str, int]:
+    """Frequency of unit strings over the sentences of ``docs`` (for the vocab)."""
+    counts: Dict[str, int] = {}
+    for doc in docs:
+        for sent in sents_of(doc):
+            units, _ = sentence_units(doc, sent, granularity, lowercase)
+            for u in units:
+                counts[u] = counts.get(u, 0) + 1
+    return counts

@@ -1,0 +1,628 @@
+"""The trainable ``relation_extractor`` pipeline component.
+
+Data flow: Doc -> candidate pairs (:mod:`.candidates`) -> the model
+(:mod:`.ml.architectures`: featurisation, network, optional encoder) -> class
+scores -> relations on the Doc (:mod:`.relations`). The component owns what
+spaCy's span categorizer owns: candidates, gold labels (:mod:`.gold`), the
+loss (:mod:`.losses`), decoding and annotation. Learned here and saved in
+``cfg``: the relation labels and the type filter; the vocabularies belong to
+the model and are saved with it.
+
+Training reads the candidates of the REFERENCE entities (teacher forcing),
+carried onto the predicted Doc by character offsets: with gold entities on
+both sides this is the paper's setting, and in a pipeline with ``ner`` the
+relation model learns from correct entities while ``ner`` is still learning.
+Prediction reads the entities on the Doc (``Doc.ents``: gold, or set by an
+upstream ``ner``).
+"""
+
+import math
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+import numpy
+import srsly
+from spacy import util
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.tokens import Doc, Span
+from spacy.training import Example
+from spacy.training.example import validate_examples, validate_get_examples
+from spacy.vocab import Vocab
+from thinc.api import Model, Optimizer
+
+from spacy_bio_rel.candidates import OTHER, Candidate, iter_candidates, transfer_entities
+from spacy_bio_rel.data_classes import RelInput, RelScores
+from spacy_bio_rel.ml.architectures import check_loaded_model
+from spacy_bio_rel.ml.averages import use_torch_averages
+from spacy_bio_rel.ml.chunking import prediction_chunks
+from spacy_bio_rel.ml.threads import torch_threads
+from spacy_bio_rel.relations import Relation, set_relations
+from spacy_bio_rel.training.gold import gold_labels, learn_type_pairs, relation_index, relation_labels
+from spacy_bio_rel.training.losses import (
+    CLASSIFICATION_LOSSES,
+    LossSettings,
+    class_weights,
+    loss_and_gradient,
+)
+from spacy_bio_rel.training.readers import SKIP_PAIRS_KEY
+
+DEFAULT_MODEL = """
+[model]
+@architectures = "spacy-bio-rel.BioTagCNN.v2"
+tok2vec = null
+tok2vec_width = 0
+word_width = 200
+tag_width = 50
+position_width = 50
+max_distance = 100
+window_sizes = [4, 5, 6, 7, 8, 9, 10]
+n_filters = 64
+hidden_width = 128
+dropout = 0.2
+activation = "tanh"
+use_words = true
+use_tags = true
+use_positions = true
+shared_convolution = true
+granularity = "token"
+lowercase = true
+min_freq = 2
+max_length = 200
+"""
+
+
+@Language.factory(
+    "relation_extractor",
+    assigns=["doc._.relations"],
+    requires=["doc.ents"],
+    default_config={
+        "model": util.load_config_from_str(DEFAULT_MODEL)["model"],
+        "directed": True,
+        "threshold": 0.0,
+        "margin_pos": 2.5,
+        "margin_neg": 0.5,
+        "gamma": 2.0,
+        "multitask": True,
+        "classification_loss": "ranking",
+        "alpha": 1.0,
+        "beta": 1.0,
+        "class_weight_power": 0.0,
+        "positive_weight": 1.0,
+        "max_pairs_per_step": 1024,
+        "symmetric_labels": [],
+        "torch_threads": 1,
+        "scorer": {"@scorers": "spacy-bio-rel.relation_scorer.v1"},
+    },
+    default_score_weights={"rel_micro_f": 1.0, "rel_micro_p": 0.0, "rel_micro_r": 0.0},
+)
+def make_relation_extractor(
+    nlp: Language,
+    name: str,
+    model: Model[RelInput, RelScores],
+    directed: bool,
+    threshold: float,
+    margin_pos: float,
+    margin_neg: float,
+    gamma: float,
+    multitask: bool,
+    classification_loss: str,
+    alpha: float,
+    beta: float,
+    class_weight_power: float,
+    positive_weight: float,
+    max_pairs_per_step: int,
+    symmetric_labels: List[str],
+    torch_threads: int,
+    scorer: Optional[Callable],
+) -> "RelationExtractor":
+    """Relation extraction over the entity pairs of each sentence (Ye et al. 2019).
+
+    directed: both orders of every pair (approach 2) or one per unordered pair (approach 1).
+    threshold: θ, predict a relation only if the best class score is at least θ.
+    margin_pos, margin_neg, gamma: the ranking loss's m+, m− and γ.
+    multitask: add the relation-identification loss (loss1).
+    classification_loss: "ranking", "cross_entropy" or "both".
+    alpha, beta: weights of loss1 and loss2.
+    class_weight_power, positive_weight: per-class weights of every loss term (losses.class_weights):
+        a relation label's instances weigh n_label ** -class_weight_power (n counted on the training
+        candidates in initialize), scaled to a mean of positive_weight over the positives; Other weighs 1.
+        0.0 and 1.0: unweighted (the paper).
+    max_pairs_per_step: prediction runs the model on at most this many pairs at once.
+    symmetric_labels: with ``directed``, labels whose direction carries no meaning
+        (e.g. Family, Social, Near): in training the reverse pair of such a gold
+        relation is left out (not taught as Other), and a prediction keeps only
+        the higher-scoring order of a pair predicted with such a label both ways.
+        Scoring is unchanged (directed). Default [] (the paper's approach 2).
+    torch_threads: torch's intra-op threads while predicting (1, the default, stays steady when other
+        processes share the cores; 0 leaves torch's own setting; see ml/threads.py).
+    """
+    return RelationExtractor(
+        nlp.vocab,
+        model,
+        name,
+        directed=directed,
+        threshold=threshold,
+        margin_pos=margin_pos,
+        margin_neg=margin_neg,
+        gamma=gamma,
+        multitask=multitask,
+        classification_loss=classification_loss,
+        alpha=alpha,
+        beta=beta,
+        class_weight_power=class_weight_power,
+        positive_weight=positive_weight,
+        max_pairs_per_step=max_pairs_per_step,
+        symmetric_labels=symmetric_labels,
+        torch_threads=torch_threads,
+        scorer=scorer,
+    )
+
+
+Prediction = Tuple[RelInput, List[numpy.ndarray]]
+RUNTIME_SETTINGS = ("max_pairs_per_step", "torch_threads")
+
+
+class RelationExtractor(TrainablePipe):
+    """Scores every candidate entity pair of a sentence and sets ``doc._.relations``."""
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model[RelInput, RelScores],
+        name: str = "relation_extractor",
+        *,
+        directed: bool,
+        threshold: float,
+        margin_pos: float,
+        margin_neg: float,
+        gamma: float,
+        multitask: bool,
+        classification_loss: str,
+        alpha: float,
+        beta: float,
+        class_weight_power: float = 0.0,
+        positive_weight: float = 1.0,
+        max_pairs_per_step: int,
+        symmetric_labels: Sequence[str] = (),
+        torch_threads: int = 1,
+        scorer: Optional[Callable] = None,
+    ):
+        if classification_loss not in CLASSIFICATION_LOSSES:
+            raise ValueError(
+                f"classification_loss must be one of {CLASSIFICATION_LOSSES}, got {classification_loss!r}"
+            )
+        if int(max_pairs_per_step) < 1:
+            raise ValueError("max_pairs_per_step must be at least 1")
+        if float(positive_weight) <= 0 or float(class_weight_power) < 0:
+            raise ValueError(
+                "positive_weight must be above 0 and class_weight_power at least 0, got "
+                f"{positive_weight} and {class_weight_power}"
+            )
+        if int(torch_threads) < 0:
+            raise ValueError(f"torch_threads must be 0 (torch's own setting) or more, got {torch_threads}")
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.scorer = scorer
+        self.cfg: Dict = {
+            "directed": bool(directed),
+            "threshold": float(threshold),
+            "margin_pos": float(margin_pos),
+            "margin_neg": float(margin_neg),
+            "gamma": float(gamma),
+            "multitask": bool(multitask),
+            "classification_loss": classification_loss,
+            "alpha": float(alpha),
+            "beta": float(beta),
+            "class_weight_power": float(class_weight_power),
+            "positive_weight": float(positive_weight),
+            "class_counts": {},
+            "symmetric_labels": sorted(set(symmetric_labels)),
+            "max_pairs_per_step": int(max_pairs_per_step),
+            "torch_threads": int(torch_threads),
+            "labels": [],
+            "type_pairs": [],
+            "initialized": False,
+        }
+        self._type_pairs = None
+
+    # -- learned state ----------------------------------------------------------
+    @property
+    def labels(self) -> Tuple[str, ...]:
+        return tuple(self.cfg["labels"])
+
+    @property
+    def is_initialized(self) -> bool:
+        return bool(self.cfg.get("initialized"))
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.labels) + (self.cfg["classification_loss"] != "ranking")
+
+    def add_label(self, label: str) -> int:
+        if not isinstance(label, str) or not label or label == OTHER:
+            raise ValueError(f"Relation labels must be non-empty strings other than {OTHER!r}, got {label!r}")
+        if label in self.cfg["labels"]:
+            return 0
+        if self.is_initialized:
+            raise ValueError(
+                f"Cannot add label {label!r}: the relation_extractor is already initialized with labels "
+                f"{list(self.labels)}. Add labels before nlp.initialize()."
+            )
+        self.cfg["labels"] = sorted(self.cfg["labels"] + [label])
+        return 1
+
+    def use_params(self, params: dict) -> Iterator[None]:
+        """Thinc's layers take their averages as usual; the torch network takes them through
+        :func:`~.ml.averages.use_torch_averages` (Thinc's torch shim looks them up under other keys).
+        A plain generator, as in spaCy's ``TrainablePipe`` (``Language.use_params`` steps it with next)."""
+        with self.model.use_params(params), use_torch_averages(self.model, params):
+            yield
+
+    def _require_initialized(self) -> None:
+        if not self.is_initialized:
+            raise ValueError(
+                f"The '{self.name}' component is not initialized: train it (spacy train) or call "
+                "nlp.initialize(get_examples) with examples that carry gold relations before using it."
+            )
+
+    # -- candidates and gold ----------------------------------------------------
+    def candidates(self, doc: Doc, ents: Optional[Sequence[Span]] = None) -> List[Candidate]:
+        """Candidate pairs of ``doc`` (entities ``ents``, default ``doc.ents``)
+        that pass the learned type filter.
+
+        Pairs listed under ``doc.user_data["spacy_bio_rel.skip_pairs"]`` (as
+        ``[head_start, head_end, tail_start, tail_end]``, set by the reader's
+        negative sampling) are left out, in training and in prediction.
+        """
+        if self._type_pairs is None:
+            self._type_pairs = {tuple(p) for p in self.cfg["type_pairs"]}
+        directed = self.cfg["directed"]
+        cands = [c for c in iter_candidates(doc, directed, ents) if c.type_pair(directed) in self._type_pairs]
+        skip = doc.user_data.get(SKIP_PAIRS_KEY)
+        if skip:
+            skip_set = {tuple(x) for x in skip}
+            cands = [c for c in cands if (c.head[0], c.head[1], c.tail[0], c.tail[1]) not in skip_set]
+        return cands
+
+    def training_input(self, examples: Sequence[Example]) -> RelInput:
+        """The model input of a training step: the predicted Docs read with the
+        reference's entities (teacher forcing) and their candidates."""
+        docs, ents, cands = [], [], []
+        symmetric = set(self.cfg.get("symmetric_labels") or ()) if self.cfg["directed"] else set()
+        for eg in examples:
+            doc_ents, _ = transfer_entities(eg.reference, eg.predicted)
+            docs.append(eg.predicted)
+            ents.append(doc_ents)
+            doc_cands = self.candidates(eg.predicted, doc_ents)
+            if symmetric:
+                doc_cands = _without_symmetric_reverses(doc_cands, relation_index(eg.reference), symmetric)
+            cands.append(doc_cands)
+        return RelInput(docs, ents, cands)
+
+    def _gold(self, examples: Sequence[Example], cands: Sequence[Sequence[Candidate]]) -> numpy.ndarray:
+        """Class index per candidate (len(labels) for Other), matched by character offsets."""
+        index = {label: i for i, label in enumerate(self.labels)}
+        out = []
+        for eg, doc_cands in zip(examples, cands):
+            for label in gold_labels(relation_index(eg.reference), doc_cands, self.cfg["directed"]):
+                if label != OTHER and label not in index:
+                    raise ValueError(
+                        f"Gold relation label {label!r} is unknown to '{self.name}' (labels: {list(self.labels)}). "
+                        "Initialize the component on data that contains it."
+                    )
+                out.append(index.get(label, len(self.labels)))
+        return numpy.asarray(out, dtype="int64")
+
+    # -- prediction -------------------------------------------------------------
+    def _chunks(self, X: RelInput) -> Iterator[Tuple[List[int], RelInput]]:
+        """Model calls for ``X``: Docs grouped by length, at most
+        ``max_pairs_per_step`` pairs each (see :mod:`.chunking`); yields (Doc
+        index of each part, part)."""
+        settings = (
+            self.model.get_ref("featurize").attrs["config"] if self.model.has_ref("featurize") else None
+        )
+        granularity = settings.granularity if settings is not None else "token"
+        max_length = settings.max_length if settings is not None else 1 << 30
+        return prediction_chunks(X, self.cfg["max_pairs_per_step"], granularity, max_length)
+
+    def predict(self, docs: Iterable[Doc]) -> Prediction:
+        """Class scores (pairs, outputs) of the candidates of each Doc."""
+        docs = list(docs)
+        self._require_initialized()
+        ents = [list(doc.ents) for doc in docs]
+        X = RelInput(docs, ents, [self.candidates(doc, e) for doc, e in zip(docs, ents)])
+        parts: List[List[numpy.ndarray]] = [[] for _ in docs]
+        with torch_threads(self.cfg.get("torch_threads", 1)):
+            for where, part in self._chunks(X):
+                arr = self.model.ops.to_numpy(self.model.predict(part).classes)
+                start = 0
+                for d, cands in zip(where, part.cands):
+                    parts[d].append(arr[start : start + len(cands)])
+                    start += len(cands)
+        empty = numpy.zeros((0, self.n_outputs), dtype="float32")
+        return X, [numpy.concatenate(p) if p else empty for p in parts]
+
+    def confidence(self, top: numpy.ndarray) -> numpy.ndarray:
+        """Relation.score: a confidence in [0, 1] from the best class score.
+
+        Ranking loss: ``sigmoid(gamma * (s - (m+ - m-) / 2))``. The ranking
+        loss pushes a positive's score above m+ and every wrong score below
+        -m-; the confidence is 0.5 halfway between, and it is a monotone map
+        of the raw score, so thresholding it is thresholding θ
+        (:meth:`threshold_for_confidence`). Cross-entropy alone: the softmax
+        probability of the predicted label.
+        """
+        if self.cfg["classification_loss"] == "cross_entropy":
+            return top
+        mid = (self.cfg["margin_pos"] - self.cfg["margin_neg"]) / 2
+        return 1.0 / (1.0 + numpy.exp(-self.cfg["gamma"] * (top - mid)))
+
+    def threshold_for_confidence(self, confidence: float) -> float:
+        """The θ (raw class score) at which :meth:`confidence` equals ``confidence``."""
+        c = min(max(confidence, 1e-12), 1 - 1e-12)
+        mid = (self.cfg["margin_pos"] - self.cfg["margin_neg"]) / 2
+        return mid + math.log(c / (1 - c)) / self.cfg["gamma"]
+
+    def decode(
+        self, scores: numpy.ndarray, thresholds: Optional[numpy.ndarray] = None
+    ) -> Tuple[numpy.ndarray, numpy.ndarray]:
+        """Class index (len(labels) = Other) and confidence per pair.
+
+        With a ranking loss: argmax of the class scores if the maximum is at
+        least ``threshold``, else Other (the paper's rule); with per-label
+        thresholds in ``cfg["thresholds"]``, the argmax label c is predicted
+        iff ``s_c >= thresholds[c]``. With cross-entropy
+        alone: argmax of the softmax over the labels and Other. ``thresholds``:
+        :meth:`label_thresholds`, passed in by a caller that decodes many Docs.
+        """
+        C = len(self.labels)
+        if len(scores) == 0:
+            return numpy.zeros((0,), dtype="int64"), numpy.zeros((0,), dtype="float32")
+        if self.cfg["classification_loss"] == "cross_entropy":
+            z = scores - scores.max(1, keepdims=True)
+            p = numpy.exp(z) / numpy.exp(z).sum(1, keepdims=True)
+            best = p.argmax(1)
+            return best, p[numpy.arange(len(p)), best]
+        s = scores[:, :C]
+        best = s.argmax(1)
+        top = s[numpy.arange(len(s)), best]
+        if thresholds is None:
+            thresholds = self.label_thresholds()
+        return numpy.where(top >= thresholds[best], best, C), self.confidence(top)
+
+    def label_thresholds(self) -> numpy.ndarray:
+        """θ per label, in label order: ``cfg["thresholds"][label]`` when set
+        (``spacy-bio-rel calibrate --per-label``), else ``cfg["threshold"]``."""
+        per_label = self.cfg.get("thresholds") or {}
+        return numpy.asarray(
+            [float(per_label.get(label, self.cfg["threshold"])) for label in self.labels], dtype="float64"
+        )
+
+    def set_annotations(self, docs: Iterable[Doc], predictions: Prediction) -> None:
+        C = len(self.labels)
+        X, scores = predictions
+        thresholds = self.label_thresholds()  # once per batch, not per Doc
+        for doc, cands, doc_scores in zip(docs, X.cands, scores):
+            best, conf = self.decode(doc_scores, thresholds)
+            rels = []
+            for c, b, s in zip(cands, best, conf):
+                if b < C:
+                    head = Span(doc, c.head[0], c.head[1], label=c.head_label)
+                    tail = Span(doc, c.tail[0], c.tail[1], label=c.tail_label)
+                    rels.append(Relation(head, tail, self.labels[b], float(s)))
+            symmetric = self.cfg.get("symmetric_labels") if self.cfg["directed"] else None
+            set_relations(doc, _one_order(rels, set(symmetric)) if symmetric else rels)
+
+    # -- training ---------------------------------------------------------------
+    def _loss_settings(self) -> LossSettings:
+        c = self.cfg
+        return LossSettings(
+            n_labels=len(self.labels),
+            classification_loss=c["classification_loss"],
+            multitask=c["multitask"],
+            alpha=c["alpha"],
+            beta=c["beta"],
+            margin_pos=c["margin_pos"],
+            margin_neg=c["margin_neg"],
+            gamma=c["gamma"],
+            class_weights=self._class_weights(),
+        )
+
+    def _class_weights(self) -> Optional[Tuple[float, ...]]:
+        c = self.cfg
+        power, positive = c.get("class_weight_power", 0.0), c.get("positive_weight", 1.0)
+        if power == 0.0 and positive == 1.0:
+            return None
+        counts = c.get("class_counts") or {}
+        if not counts:
+            raise ValueError(
+                f"'{self.name}': class_weight_power/positive_weight need the class counts that "
+                "initialize() records; initialize the component first"
+            )
+        return tuple(
+            class_weights(
+                [int(counts.get(label, 0)) for label in self.labels] + [int(counts.get(OTHER, 0))],
+                power,
+                positive,
+            )
+        )
+
+    def get_loss(
+        self, examples: Iterable[Example], scores: Tuple[RelInput, RelScores]
+    ) -> Tuple[float, RelScores]:
+        """The training loss of ``scores`` (the model's output for ``X``, the
+        candidates of ``examples``) and its gradient."""
+        examples = list(examples)
+        X, out = scores
+        gold = self._gold(examples, X.cands)
+        loss, d_classes, d_ident = loss_and_gradient(out.classes, out.ident, gold, self._loss_settings())
+        return loss, RelScores(classes=d_classes, ident=d_ident)
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Optimizer] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """One optimiser step over the candidate pairs of ``examples``:
+        ``begin_update -> get_loss -> backprop -> finish_update``.
+
+        Dropout is the model's own (``model.dropout``, the paper's 0.2);
+        spaCy's ``drop`` argument is not used. The model sees the whole batch
+        at once (a shared encoder listener requires it); the batcher bounds
+        its size.
+        """
+        if losses is None:
+            losses = {}
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, "RelationExtractor.update")
+        self._require_initialized()
+        X = self.training_input(examples)
+        out, backprop = self.model.begin_update(X)
+        loss, d_out = self.get_loss(examples, (X, out))
+        backprop(d_out)
+        if sgd is not None:
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[Sequence[str]] = None,
+    ) -> None:
+        """Learn labels and the type filter; let the model learn its
+        vocabularies from the training Docs and size itself."""
+        validate_get_examples(get_examples, "RelationExtractor.initialize")
+        examples = list(get_examples())
+        refs = [eg.reference for eg in examples]
+        found = relation_labels(refs)
+        if labels is not None:
+            found = sorted(set(found) | set(labels))
+        if not found and not self.cfg["labels"]:
+            raise ValueError(
+                f"'{self.name}' found no gold relations in the initialization examples "
+                f"({len(refs)} docs). Relations must be set with spacy_bio_rel.set_relations and "
+                "stored in the DocBin (store_user_data=True)."
+            )
+        self.cfg["labels"] = sorted(set(self.cfg["labels"]) | set(found))
+        if OTHER in self.cfg["labels"]:
+            raise ValueError(f"{OTHER!r} is reserved for 'no relation' and cannot be a relation label")
+        unknown = set(self.cfg.get("symmetric_labels") or ()) - set(self.cfg["labels"])
+        if unknown:
+            raise ValueError(
+                f"'{self.name}': symmetric_labels {sorted(unknown)} are not relation labels of the "
+                f"training data (labels: {self.cfg['labels']})"
+            )
+        pairs = learn_type_pairs(refs, self.cfg["directed"])
+        if found and not pairs:
+            n_ents = sum(len(d.ents) for d in refs)
+            raise ValueError(
+                f"'{self.name}': the {len(refs)} initialization docs have gold relations, but none of them links "
+                f"two entities of its Doc's sentence (the docs have {n_ents} entities in doc.ents). Relations need "
+                "their arguments in doc.ents: convert the data with `python -m spacy_bio_rel convert`, or set "
+                "doc.ents before storing the DocBin."
+            )
+        self.cfg["type_pairs"] = sorted([list(p) for p in pairs])
+        self._type_pairs = None
+        if nlp is not None:
+            _check_listeners(self.model, nlp, self.name)
+        X = self.training_input(examples)
+        counts = numpy.bincount(self._gold(examples, X.cands), minlength=len(self.labels) + 1)
+        self.cfg["class_counts"] = {
+            **{label: int(n) for label, n in zip(self.labels, counts)},
+            OTHER: int(counts[len(self.labels)]),
+        }
+        self.model.set_dim("nO", max(1, self.n_outputs))
+        self.model.initialize(X=X)
+        self.cfg["initialized"] = True
+
+    # -- serialisation ------------------------------------------------------------
+    def _load_model(self, data: bytes, where: str) -> None:
+        try:
+            self.model.from_bytes(data)
+        except ValueError as e:
+            if "trained with" in str(e):
+                raise ValueError(f"{where}: {e}") from None
+            raise ValueError(f"{where}: cannot load the relation model ({e}). Is the file truncated?") from e
+        except Exception as e:  # msgpack / torch errors on a damaged file
+            raise ValueError(
+                f"{where}: cannot load the relation model ({type(e).__name__}: {e}). "
+                "Is the file truncated or from another version?"
+            ) from e
+        check_loaded_model(self.model)
+
+    def _load_cfg(self, data: str, where: str) -> None:
+        try:
+            cfg = srsly.json_loads(data)
+        except ValueError as e:
+            raise ValueError(f"{where}: not valid JSON ({e})") from None
+        if not isinstance(cfg, dict):
+            raise ValueError(f"{where}: expected a JSON object of settings")
+        for key in RUNTIME_SETTINGS:  # how to run, not what was learned: the config given at load time wins
+            cfg.pop(key, None)
+        self.cfg.update(cfg)
+        self._type_pairs = None
+
+    def from_disk(self, path, *, exclude=tuple()):
+        path = util.ensure_path(path)
+        deserialize = {
+            "vocab": lambda p: self.vocab.from_disk(p, exclude=exclude),
+            "cfg": lambda p: self._load_cfg(p.read_text(encoding="utf-8"), str(p)),
+            "model": lambda p: self._load_model(p.read_bytes(), str(p)),
+        }
+        util.from_disk(path, deserialize, exclude)
+        return self
+
+    def from_bytes(self, bytes_data, *, exclude=tuple()):
+        deserialize = {
+            "vocab": lambda b: self.vocab.from_bytes(b, exclude=exclude),
+            "cfg": lambda b: self._load_cfg(b, f"{self.name} cfg"),
+            "model": lambda b: self._load_model(b, f"{self.name} model"),
+        }
+        util.from_bytes(bytes_data, deserialize, exclude)
+        return self
+
+
+def _without_symmetric_reverses(cands: List[Candidate], index, symmetric) -> List[Candidate]:
+    """Leave out a candidate that is no gold relation itself but the reverse of a
+    gold relation whose label is in ``symmetric``."""
+    return [
+        c
+        for c in cands
+        if (c.head_chars, c.tail_chars) in index or index.get((c.tail_chars, c.head_chars)) not in symmetric
+    ]
+
+
+def _one_order(rels: List[Relation], symmetric) -> List[Relation]:
+    """Of a pair predicted with the same symmetric label in both orders, keep the
+    higher-scoring order (the first on a tie)."""
+    best: Dict[Tuple, int] = {}
+    for i, r in enumerate(rels):
+        if r.label not in symmetric:
+            continue
+        a, b = (r.head.start_char, r.head.end_char), (r.tail.start_char, r.tail.end_char)
+        key = (min(a, b), max(a, b), r.label)
+        if key not in best or r.score > rels[best[key]].score:
+            best[key] = i
+    keep = set(best.values())
+    return [r for i, r in enumerate(rels) if r.label not in symmetric or i in keep]
+
+
+def _check_listeners(model: Model, nlp: Language, name: str) -> None:
+    """A listener in the model must have its upstream component in the pipeline."""
+    for node in model.walk():
+        upstream = getattr(node, "upstream_name", None)
+        if upstream is None or upstream == "*":
+            continue
+        if upstream not in nlp.pipe_names:
+            raise ValueError(
+                f"[components.{name}.model.tok2vec] upstream = {upstream!r}, but the pipeline has no component "
+                f"named {upstream!r} (pipeline: {nlp.pipe_names}). Add it before '{name}' or fix 'upstream'."
+            )

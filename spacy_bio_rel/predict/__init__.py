@@ -1,0 +1,1 @@
+"""Text in, relations out: reading inputs, running the pipeline, writing records and pictures."""

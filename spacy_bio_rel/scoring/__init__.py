@@ -1,0 +1,1 @@
+"""Scoring: the registered scorers, evaluation, the threshold sweep and calibration."""

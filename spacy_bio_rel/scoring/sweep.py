@@ -1,0 +1,179 @@
+"""Precision, recall and F1 over a range of cut-offs on ``Relation.score``.
+
+A user who needs more precision (or more recall) than the trained threshold
+gives keeps only the relations whose ``score`` is at least a cut-off θ. This
+module measures what each θ would give on a dev set:
+
+1. :func:`collect_scored` runs the pipeline once with the relation
+   component's ``threshold`` lowered to ``-inf`` (restored afterwards), so
+   that every candidate pair gets its best label and its score, and returns
+   every predicted relation with its score and the gold relations;
+2. :func:`sweep` (pure arithmetic, no model) counts, for every cut-off θ,
+   the predictions with ``score >= θ`` and the correct ones among them.
+
+A prediction at θ is correct when its key is among the gold keys: in the
+gold-entity setting the protocol's key (character spans and label, the
+direction ignored with ``directed = false``), with predicted entities the
+strict end-to-end key (spans, entity types and label; see
+:mod:`.e2e_scorer`). Recall counts every gold relation. With
+``classification_loss = "cross_entropy"`` the component predicts Other by
+argmax, not by threshold, so the sweep can only raise the cut-off above what
+it predicts.
+"""
+
+import bisect
+import contextlib
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Collection, Dict, Hashable, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+from spacy.language import Language
+from spacy.training import Example
+
+from spacy_bio_rel.relations import get_relations
+from spacy_bio_rel.scoring.e2e_scorer import doc_relation_keys, prf, relation_key
+
+ScoredKey = Tuple[Hashable, float]
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    cutoff: float
+    p: float
+    r: float
+    f: float
+    n_pred: int
+    n_correct: int
+    n_gold: int
+
+    def as_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+def default_cutoffs(scores: Sequence[float], n: int = 21) -> List[float]:
+    """``n`` evenly spaced cut-offs: over [0, 1] when every score lies there
+    (a confidence), else from the lowest to the highest score."""
+    if not scores:
+        return [0.0]
+    lo, hi = min(scores), max(scores)
+    if 0.0 <= lo and hi <= 1.0:
+        lo, hi = 0.0, 1.0
+    if hi == lo or n < 2:
+        return [lo]
+    return [lo + (hi - lo) * i / (n - 1) for i in range(n)]
+
+
+def sweep(
+    gold: Collection[Hashable], predicted: Iterable[ScoredKey], cutoffs: Iterable[float]
+) -> List[SweepRow]:
+    """P/R/F1 of the predictions with ``score >= cutoff``, for each cut-off.
+
+    ``gold``: the gold keys (unique, hashable, e.g. ``(doc_index, head, tail,
+    label)``); ``predicted``: ``(key, score)`` pairs. A key predicted twice
+    counts once, with its highest score.
+    """
+    gold = set(gold)
+    best: Dict[Hashable, float] = {}
+    for key, score in predicted:
+        score = float(score)
+        if key not in best or score > best[key]:
+            best[key] = score
+    ordered = sorted((score, key in gold) for key, score in best.items())
+    scores = [s for s, _ in ordered]
+    # correct_from[i]: correct predictions among ordered[i:]
+    correct_from = [0] * (len(ordered) + 1)
+    for i in range(len(ordered) - 1, -1, -1):
+        correct_from[i] = correct_from[i + 1] + ordered[i][1]
+    rows = []
+    for cutoff in cutoffs:
+        i = bisect.bisect_left(scores, cutoff)
+        n_pred, n_correct = len(ordered) - i, correct_from[i]
+        p, r, f = prf(n_correct, n_pred, len(gold))
+        rows.append(SweepRow(float(cutoff), p, r, f, n_pred, n_correct, len(gold)))
+    return rows
+
+
+def best_row(rows: Sequence[SweepRow]) -> Optional[SweepRow]:
+    """The row with the highest F1; among equal F1, the higher precision, then the higher cut-off."""
+    return max(rows, key=lambda row: (row.f, row.p, row.cutoff), default=None)
+
+
+def best_cutoff(gold: Collection[Hashable], predicted: Sequence[ScoredKey]) -> Optional[SweepRow]:
+    """The best cut-off among all distinct predicted scores (the exact optimum on this data)."""
+    return best_row(sweep(gold, predicted, sorted({float(s) for _, s in predicted})))
+
+
+@contextlib.contextmanager
+def threshold_lowered(pipe) -> Iterator[None]:
+    """Set ``pipe.cfg["threshold"]`` (and any per-label ``thresholds``) to
+    ``-inf`` inside the block, restore them after."""
+    saved = pipe.cfg["threshold"]
+    saved_per_label = pipe.cfg.get("thresholds")
+    pipe.cfg["threshold"] = -math.inf
+    if saved_per_label is not None:
+        pipe.cfg["thresholds"] = {}
+    try:
+        yield
+    finally:
+        pipe.cfg["threshold"] = saved
+        if saved_per_label is not None:
+            pipe.cfg["thresholds"] = saved_per_label
+
+
+def collect_scored(
+    nlp: Language,
+    examples: Sequence[Example],
+    *,
+    component: str,
+    predicted_entities: bool,
+    batch_size: int = 64,
+) -> Tuple[List[Hashable], List[ScoredKey]]:
+    """Gold keys and scored predicted keys of ``examples``, keys prefixed by the Doc's index.
+
+    ``predicted_entities = False``: the pipeline runs on the examples'
+    predicted Docs (gold entities, as the gold-entity reader makes them);
+    ``True``: on the reference's tokens and sentences without entities
+    (``EndToEndCorpus``), the pipeline setting the entities.
+    """
+    pipe = nlp.get_pipe(component)
+    directed = bool(pipe.cfg.get("directed", True))
+    typed = predicted_entities
+    if predicted_entities:
+        inputs = (eg.predicted for eg in examples)
+    else:
+        inputs = (eg.predicted for eg in examples)
+    gold: List[Hashable] = []
+    predicted: List[ScoredKey] = []
+    with threshold_lowered(pipe):
+        for i, (eg, doc) in enumerate(zip(examples, nlp.pipe(inputs, batch_size=batch_size))):
+            gold.extend((i,) + key for key in doc_relation_keys(eg.reference, directed=directed, typed=typed))
+            predicted.extend(
+                ((i,) + relation_key(r, directed=directed, typed=typed), r.score) for r in get_relations(doc)
+            )
+    return gold, predicted
+
+
+def format_sweep(rows: Sequence[SweepRow], best: Optional[SweepRow], exact: Optional[SweepRow]) -> str:
+    lines = [f"{'cut-off':>10}  {'P':>6}  {'R':>6}  {'F1':>6}  {'predicted':>9}  {'correct':>7}"]
+    for row in rows:
+        mark = "  <- best" if best is not None and row == best else ""
+        lines.append(
+            f"{row.cutoff:10.4g}  {100 * row.p:6.2f}  {100 * row.r:6.2f}  {100 * row.f:6.2f}  "
+            f"{row.n_pred:9d}  {row.n_correct:7d}{mark}"
+        )
+    if rows:
+        lines.append(f"gold relations: {rows[0].n_gold}")
+    if best is not None:
+        lines.append(
+            f"best on this grid: cut-off {best.cutoff:.4g} (P {100 * best.p:.2f}, R {100 * best.r:.2f}, "
+            f"F1 {100 * best.f:.2f})"
+        )
+    if exact is not None:
+        lines.append(
+            f"best over all scores: cut-off {exact.cutoff:.4g} (P {100 * exact.p:.2f}, "
+            f"R {100 * exact.r:.2f}, F1 {100 * exact.f:.2f})"
+        )
+    lines.append(
+        "keep a relation when its score >= the cut-off: [r for r in doc._.relations if r.score >= cutoff]"
+    )
+    return "\n".join(lines)

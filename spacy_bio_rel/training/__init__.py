@@ -1,0 +1,1 @@
+"""Training: gold labels, losses, corpus readers, batchers, the optimiser and unit vectors."""

@@ -1,0 +1,114 @@
+"""Gold matching: relations and candidates compared by CHARACTER offsets.
+
+One module owns every "is this candidate a gold relation?" question, so the
+component (gold labels in training), the scorer, the readers (negative
+sampling), ``evaluate`` and the converter report all agree. Character offsets
+make the answer independent of tokenisation: a candidate built on a
+re-tokenised predicted Doc still finds its gold relation on the reference.
+
+* :func:`relation_index`: ``{(head_chars, tail_chars): label}`` of a Doc.
+* :func:`gold_label`: the label of a candidate (``OTHER`` if none); with
+  ``directed = false`` a relation annotated in either direction counts.
+* :func:`learn_type_pairs`: the type filter (entity-type combinations of the
+  positive instances).
+* :func:`count_candidates`: candidate counts before and after the filter.
+* :func:`relation_set`: the relations of a Doc as hashable keys for scoring.
+"""
+
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+
+from spacy.tokens import Doc
+
+from spacy_bio_rel.candidates import OTHER, Candidate, TypePair, iter_candidates
+from spacy_bio_rel.relations import USER_DATA_KEY, relation_keys
+
+CharOffsets = Tuple[int, int]
+RelationIndex = Dict[Tuple[CharOffsets, CharOffsets], str]
+
+
+def relation_index(doc: Doc) -> RelationIndex:
+    """Gold relations of ``doc`` keyed by the character offsets of head and tail."""
+    return {(h, t): label for h, t, label in relation_keys(doc)}
+
+
+def relation_labels(docs: Iterable[Doc]) -> List[str]:
+    """The relation labels used in ``docs``, sorted."""
+    return sorted({item["label"] for doc in docs for item in doc.user_data.get(USER_DATA_KEY, [])})
+
+
+def gold_label(index: RelationIndex, cand: Candidate, directed: bool) -> str:
+    """The gold label of ``cand`` (``OTHER`` when it is no relation)."""
+    label = index.get((cand.head_chars, cand.tail_chars))
+    if label is None and not directed:
+        label = index.get((cand.tail_chars, cand.head_chars))
+    return OTHER if label is None else label
+
+
+def gold_labels(index: RelationIndex, cands: Sequence[Candidate], directed: bool) -> List[str]:
+    return [gold_label(index, c, directed) for c in cands]
+
+
+def learn_type_pairs(docs: Iterable[Doc], directed: bool) -> Set[TypePair]:
+    """The type combinations of positive instances in ``docs``."""
+    pairs: Set[TypePair] = set()
+    for doc in docs:
+        index = relation_index(doc)
+        if not index:
+            continue
+        for cand in iter_candidates(doc, directed):
+            if gold_label(index, cand, directed) != OTHER:
+                pairs.add(cand.type_pair(directed))
+    return pairs
+
+
+def count_candidates(
+    docs: Iterable[Doc], type_pairs: Optional[Set[TypePair]] = None
+) -> Dict[str, Dict[str, int]]:
+    """Candidate counts for both approaches, before and after the type filter.
+
+    When ``type_pairs`` is None the filter is learned from ``docs``
+    themselves (per approach), as a converter report does for a training set.
+    Returns ``{"unordered": {...}, "ordered": {...}}`` with keys ``total``,
+    ``positive``, ``negative``, ``filtered_total``, ``filtered_positive``,
+    ``filtered_negative``, ``positive_removed_by_filter``.
+    """
+    docs = list(docs)
+    out: Dict[str, Dict[str, int]] = {}
+    for name, directed in (("unordered", False), ("ordered", True)):
+        allowed = type_pairs if type_pairs is not None else learn_type_pairs(docs, directed)
+        c = dict.fromkeys(
+            [
+                "total",
+                "positive",
+                "negative",
+                "filtered_total",
+                "filtered_positive",
+                "filtered_negative",
+                "positive_removed_by_filter",
+            ],
+            0,
+        )
+        for doc in docs:
+            index = relation_index(doc)
+            for cand in iter_candidates(doc, directed):
+                pos = gold_label(index, cand, directed) != OTHER
+                c["total"] += 1
+                c["positive" if pos else "negative"] += 1
+                if cand.type_pair(directed) in allowed:
+                    c["filtered_total"] += 1
+                    c["filtered_positive" if pos else "filtered_negative"] += 1
+                elif pos:
+                    c["positive_removed_by_filter"] += 1
+        out[name] = c
+    return out
+
+
+def relation_set(doc: Doc, directed: bool) -> Set[Tuple[CharOffsets, CharOffsets, str]]:
+    """``{(head_chars, tail_chars, label)}``; with ``directed = false`` the two
+    arguments are put in text order, so direction is ignored."""
+    keys = set()
+    for h, t, label in relation_keys(doc):
+        if not directed:
+            h, t = min(h, t), max(h, t)
+        keys.add((h, t, label))
+    return keys

@@ -1,0 +1,51 @@
+"""What a loaded pipeline can do: its relation component, whether it sets entities.
+
+Used by ``predict`` and the end-to-end evaluation to refuse, with a clear
+message, a pipeline that cannot turn raw text into relations.
+"""
+
+from typing import List
+
+from spacy.language import Language
+
+RELATION_FACTORY = "relation_extractor"
+
+
+class PipelineError(ValueError):
+    """The pipeline cannot do what was asked (no relation component, no entities)."""
+
+
+def relation_component(nlp: Language) -> str:
+    """Name of the (last) ``relation_extractor`` in ``nlp``."""
+    names = [name for name in nlp.pipe_names if nlp.get_pipe_meta(name).factory == RELATION_FACTORY]
+    if not names:
+        raise PipelineError(
+            f"The pipeline has no {RELATION_FACTORY!r} component (components: {nlp.pipe_names or 'none'})."
+        )
+    return names[-1]
+
+
+def entity_setters(nlp: Language) -> List[str]:
+    """Components before the relation component that declare ``assigns=["doc.ents"]`` (ner, entity_ruler, ...)."""
+    names = nlp.pipe_names
+    stop = names.index(relation_component(nlp))
+    return [name for name in names[:stop] if "doc.ents" in nlp.get_pipe_meta(name).assigns]
+
+
+def require_entity_setter(nlp: Language) -> None:
+    """Raise :class:`PipelineError` unless a component before the relation component sets entities."""
+    if not entity_setters(nlp):
+        raise PipelineError(
+            "The pipeline sets no entities: add an ner (or entity_ruler) before the "
+            f"{relation_component(nlp)!r} component, or give .spacy input whose Docs carry entities "
+            f"(pipeline components: {', '.join(nlp.pipe_names)})."
+        )
+
+
+def set_torch_threads(nlp: Language, threads: int) -> None:
+    """Set ``torch_threads`` (torch's threads while predicting) of every relation component of ``nlp``."""
+    if threads < 0:
+        raise ValueError(f"--threads must be 0 (torch's own setting) or more, got {threads}")
+    for name in nlp.pipe_names:
+        if nlp.get_pipe_meta(name).factory == RELATION_FACTORY:
+            nlp.get_pipe(name).cfg["torch_threads"] = int(threads)

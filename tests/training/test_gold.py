@@ -1,0 +1,52 @@
+from spacy.tokens import Doc
+from test_candidates import _doc
+
+from spacy_bio_rel.candidates import OTHER, iter_candidates
+from spacy_bio_rel.training.gold import (
+    count_candidates,
+    gold_label,
+    learn_type_pairs,
+    relation_index,
+    relation_set,
+)
+
+
+def test_gold_labels_directed_and_undirected(nlp_en):
+    doc = _doc(nlp_en)
+    index = relation_index(doc)
+    labels = {(c.head, c.tail): gold_label(index, c, True) for c in iter_candidates(doc, True)}
+    assert labels[((0, 1), (2, 3))] == "Social"
+    assert labels[((2, 3), (0, 1))] == "Knows"
+    assert labels[((4, 5), (2, 3))] == OTHER  # the reverse order is negative
+    un = {(c.head, c.tail): gold_label(index, c, False) for c in iter_candidates(doc, False)}
+    assert un[((2, 3), (4, 5))] == "Located"
+
+
+def test_type_filter_and_counts(nlp_en):
+    doc = _doc(nlp_en)
+    assert learn_type_pairs([doc], True) == {("PER", "PER"), ("PER", "LOC")}
+    assert learn_type_pairs([doc], False) == {("PER", "PER"), ("LOC", "PER")}
+    counts = count_candidates([doc])
+    assert counts["ordered"]["total"] == 6 and counts["ordered"]["positive"] == 3
+    # (LOC, PER) and (LOC, PER) ordered never positive -> filtered
+    assert counts["ordered"]["filtered_total"] == 4
+    assert counts["unordered"]["filtered_total"] == 3
+
+
+def test_gold_is_matched_by_characters_across_tokenisations(nlp_en):
+    ref = _doc(nlp_en)
+    assert ((0, 4), (9, 13)) in relation_index(ref)  # Anna -> Bert, character offsets
+    other = Doc(
+        nlp_en.vocab,
+        words=["Anna", "met", "Bert", "in", "Oslo", ".", "Carl", "left", "."],
+        sent_starts=[True] + [False] * 5 + [True, False, False],
+    )
+    other.ents = [other.char_span(0, 4, "PER"), other.char_span(9, 13, "PER")]
+    (cand,) = [c for c in iter_candidates(other, True) if c.head == (0, 1)]
+    assert gold_label(relation_index(ref), cand, True) == "Social"
+
+
+def test_relation_set_ignores_direction_when_undirected(nlp_en):
+    doc = _doc(nlp_en)
+    assert ((0, 4), (9, 13), "Knows") in relation_set(doc, False)
+    assert ((9, 13), (0, 4), "Knows") in relation_set(doc, True)
