@@ -252,5 +252,7 @@ def test_zh_trf_config_trains_with_a_local_transformer_folder(tmp_path):
     nlp = spacy.util.load_model_from_config(config, auto_fill=True)
     examples = gold_examples(chinese_docs(nlp))
     nlp.initialize(lambda: examples)
+    before = _params(nlp.get_pipe("transformer").model)
     losses = _train(nlp, examples, steps=2, optimizer=Adam(1e-3))
-    assert losses["relation_extractor"] > 0 and losses["transformer"] >= 0
+    assert losses["relation_extractor"] > 0
+    assert _changed(before, nlp.get_pipe("transformer").model) > 0  # gradients reached the encoder
