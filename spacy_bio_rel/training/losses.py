@@ -5,7 +5,7 @@ for Other. All losses are sums over the batch, as in the paper.
 """
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy
 import torch
@@ -135,70 +135,6 @@ def total_loss(
     if s.multitask:
         loss = loss + s.alpha * identification_loss(id_logits, gold, s.n_labels, w)
     return loss
-
-
-TERMS = ("identification", "ranking_pos", "ranking_neg", "cross_entropy")
-
-
-def instance_terms(
-    class_scores: torch.Tensor, id_logits: torch.Tensor, gold: torch.Tensor, s: LossSettings
-) -> Dict[str, Optional[torch.Tensor]]:
-    """The terms of :func:`total_loss` per instance, unweighted, (P,) each; None for a
-    term the settings leave out. Keys :data:`TERMS`: ``identification`` (loss1),
-    ``ranking_pos`` (L+, zero for Other), ``ranking_neg`` (L-), ``cross_entropy``."""
-    out: Dict[str, Optional[torch.Tensor]] = dict.fromkeys(TERMS)
-    if s.classification_loss in ("ranking", "both"):
-        out["ranking_pos"], out["ranking_neg"] = ranking_terms(
-            class_scores[:, : s.n_labels], gold, s.margin_pos, s.margin_neg, s.gamma
-        )
-    if s.classification_loss in ("cross_entropy", "both"):
-        out["cross_entropy"] = F.cross_entropy(class_scores, gold, reduction="none")
-    if s.multitask:
-        out["identification"] = F.cross_entropy(id_logits, (gold < s.n_labels).long(), reduction="none")
-    return out
-
-
-def loss_terms(
-    class_scores: torch.Tensor, id_logits: torch.Tensor, gold: torch.Tensor, s: LossSettings
-) -> dict:
-    """:func:`instance_terms` as numpy arrays (P,), zeros for a term left out.
-
-    ``alpha * identification + beta * (ranking_pos + ranking_neg +
-    cross_entropy)`` summed over instances equals :func:`total_loss` (without
-    class weights). For diagnostics; no gradient.
-    """
-    P = class_scores.shape[0]
-    if P == 0:
-        return {k: numpy.zeros(0, dtype="float32") for k in TERMS}
-    with torch.no_grad():
-        terms = instance_terms(class_scores, id_logits, gold, s)
-    return {
-        k: numpy.zeros(P, dtype="float32") if v is None else v.detach().cpu().numpy()
-        for k, v in terms.items()
-    }
-
-
-def loss_term_gradients(
-    class_scores: torch.Tensor, id_logits: torch.Tensor, gold: torch.Tensor, s: LossSettings
-) -> dict:
-    """Per instance, the L1 norm of each term's gradient with respect to that
-    instance's scores (class scores for the classification terms, the two
-    identification logits for loss1), unweighted: how hard each term pulls on
-    each instance. Keys as :func:`loss_terms`."""
-    P = class_scores.shape[0]
-    out = {}
-    for name in TERMS:
-        cs = class_scores.detach().clone().requires_grad_(True)
-        il = id_logits.detach().clone().requires_grad_(True)
-        with torch.enable_grad():
-            term = instance_terms(cs, il, gold, s)[name] if P else None
-            if term is None:
-                out[name] = numpy.zeros(P, dtype="float32")
-                continue
-            term.sum().backward()
-        g = il.grad if name == "identification" else cs.grad
-        out[name] = g.abs().sum(1).detach().cpu().numpy()
-    return out
 
 
 def loss_and_gradient(classes, ident, gold, settings: LossSettings):
