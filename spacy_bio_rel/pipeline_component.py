@@ -621,8 +621,8 @@ def _check_listeners(model: Model, nlp: Language, name: str) -> None:
         upstream = getattr(node, "upstream_name", None)
         if upstream is None or upstream == "*":
             continue
-        if upstream not in nlp.pipe_names:
+        if upstream not in nlp.component_names:
             raise ValueError(
                 f"[components.{name}.model.tok2vec] upstream = {upstream!r}, but the pipeline has no component "
-                f"named {upstream!r} (pipeline: {nlp.pipe_names}). Add it before '{name}' or fix 'upstream'."
+                f"named {upstream!r} (components: {nlp.component_names}). Add it before '{name}' or fix 'upstream'."
             )

@@ -253,7 +253,10 @@ def init(model: Model[RelInput, RelScores], X: Optional[RelInput] = None, Y=None
         tok2vec = model.get_ref("tok2vec")
         if X is not None and X.docs:
             _require_static_vectors(tok2vec, X.docs[0].vocab)
-        tok2vec.initialize(X=X.docs[:16] if X is not None else None)
+        # a listener whose upstream is not initialised yet (a frozen encoder, initialised after the
+        # pipeline: training/callbacks.py) has no width to run with: it is sized by its upstream
+        unsized = any(getattr(n, "upstream_name", None) and n.has_dim("nO") is None for n in tok2vec.walk())
+        tok2vec.initialize(X=X.docs[:16] if X is not None and not unsized else None)
         width = tok2vec.get_dim("nO") if tok2vec.has_dim("nO") is True else None
         if width is not None and width != model.attrs["tok2vec_width"]:
             raise ValueError(

@@ -256,3 +256,52 @@ def test_zh_trf_config_trains_with_a_local_transformer_folder(tmp_path):
     losses = _train(nlp, examples, steps=2, optimizer=Adam(1e-3))
     assert losses["relation_extractor"] > 0
     assert _changed(before, nlp.get_pipe("transformer").model) > 0  # gradients reached the encoder
+
+
+def test_frozen_transformer_annotates_and_keeps_its_weights(tmp_path):
+    """The frozen-encoder mode (training/callbacks.py): `spacy train` with the transformer frozen and
+    annotating trains the relation model on its output; the saved transformer equals the pretrained one."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import numpy
+    from spacy.tokens import DocBin
+    from spacy.util import load_config
+
+    repo = Path(__file__).parents[2]
+    config = load_config(repo / "configs" / "zh_trf.cfg")
+    probe = spacy.blank("zh", config={"nlp": {"tokenizer": config["nlp"]["tokenizer"]}})
+    docs = chinese_docs(probe)
+    bert = tiny_bert(tmp_path / "bert", [d.text for d in docs])
+    for name, part in (("train", docs[:16]), ("dev", docs[16:])):
+        DocBin(store_user_data=True, docs=part).to_disk(tmp_path / f"{name}.spacy")
+    cmd = [
+        sys.executable, "-m", "spacy", "train", str(repo / "configs" / "zh_trf.cfg"), "--output", str(tmp_path / "out"),
+        "--paths.train", str(tmp_path / "train.spacy"), "--paths.dev", str(tmp_path / "dev.spacy"),
+        "--paths.transformer", bert, "--components.relation_extractor.model.tok2vec_width", "32",
+        "--training.frozen_components", '["transformer"]', "--training.annotating_components", '["transformer"]',
+        "--initialize.after_init",
+        '{"@callbacks": "spacy-bio-rel.initialize_components.v1", "components": ["transformer"]}',
+        "--training.max_epochs", "0", "--training.max_steps", "6", "--training.eval_frequency", "3",
+        "--training.optimizer.learn_rate.total_steps", "6", "--training.optimizer.learn_rate.warmup_steps", "1",
+    ]  # fmt: skip
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "Frozen components: ['transformer']" in res.stdout
+    trained = spacy.load(tmp_path / "out" / "model-last")
+    fresh = spacy.util.load_model_from_config(
+        dict(config, paths=dict(config["paths"], transformer=bert)), auto_fill=True
+    )
+    fresh.get_pipe("transformer").initialize(lambda: [], nlp=fresh)
+
+    def by_name(model):  # torch parameter names (the node ids differ between two pipelines)
+        return {name: w for (_, name), w in _params(model).items()}
+
+    a, b = by_name(trained.get_pipe("transformer").model), by_name(fresh.get_pipe("transformer").model)
+    assert a.keys() == b.keys() and len(a) > 5 and all(numpy.array_equal(a[k], b[k]) for k in a)
+    doc = trained.make_doc(docs[0].text)
+    for t in doc:  # the transformer reads sentence spans
+        t.is_sent_start = t.i == 0
+    doc = trained(doc)
+    assert doc._.trf_data is not None and len(doc) > 0
