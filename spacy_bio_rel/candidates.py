@@ -15,7 +15,7 @@ sorted pair when undirected.
 """
 
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from spacy.attrs import IDX
 from spacy.tokens import Doc, Span
@@ -106,3 +106,22 @@ def transfer_entities(reference: Doc, predicted: Doc) -> Tuple[List[Span], int]:
             continue
         out.append(span)
     return out, lost
+
+
+def pair_distance(c: Candidate) -> int:
+    """Tokens between the two targets of a candidate (0 when adjacent)."""
+    return max(0, max(c.head[0], c.tail[0]) - min(c.head[1], c.tail[1]))
+
+
+def cap_per_sentence(cands: List[Candidate], cap: int) -> Tuple[List[Candidate], int]:
+    """At most ``cap`` candidates per sentence: the nearest pairs (fewest tokens between the
+    targets; the earlier candidate on a tie), in their original order; and how many were left out."""
+    by_sent: Dict[Offsets, List[int]] = {}
+    for i, c in enumerate(cands):
+        by_sent.setdefault(c.sent, []).append(i)
+    if all(len(ix) <= cap for ix in by_sent.values()):
+        return cands, 0
+    keep = set()
+    for ix in by_sent.values():
+        keep.update(sorted(ix, key=lambda i: (pair_distance(cands[i]), i))[:cap])
+    return [c for i, c in enumerate(cands) if i in keep], len(cands) - len(keep)

@@ -17,6 +17,8 @@ upstream ``ner``).
 """
 
 import math
+import warnings
+from collections import Counter
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy
@@ -30,7 +32,7 @@ from spacy.training.example import validate_examples, validate_get_examples
 from spacy.vocab import Vocab
 from thinc.api import Model, Optimizer
 
-from spacy_bio_rel.candidates import OTHER, Candidate, iter_candidates, transfer_entities
+from spacy_bio_rel.candidates import OTHER, Candidate, cap_per_sentence, iter_candidates, transfer_entities
 from spacy_bio_rel.data_classes import RelInput, RelScores
 from spacy_bio_rel.ml.architectures import check_loaded_model
 from spacy_bio_rel.ml.averages import use_torch_averages
@@ -89,6 +91,7 @@ max_length = 200
         "class_weight_power": 0.0,
         "positive_weight": 1.0,
         "max_pairs_per_step": 1024,
+        "max_candidates_per_sentence": 1000,
         "symmetric_labels": [],
         "torch_threads": 1,
         "scorer": {"@scorers": "spacy-bio-rel.relation_scorer.v1"},
@@ -111,6 +114,7 @@ def make_relation_extractor(
     class_weight_power: float,
     positive_weight: float,
     max_pairs_per_step: int,
+    max_candidates_per_sentence: int,
     symmetric_labels: List[str],
     torch_threads: int,
     scorer: Optional[Callable],
@@ -128,6 +132,9 @@ def make_relation_extractor(
         candidates in initialize), scaled to a mean of positive_weight over the positives; Other weighs 1.
         0.0 and 1.0: unweighted (the paper).
     max_pairs_per_step: prediction runs the model on at most this many pairs at once.
+    max_candidates_per_sentence: at most this many candidate pairs per sentence (0: no cap), the
+        nearest pairs first (candidates.cap_per_sentence); what the cap drops is counted in
+        ``pipe.skipped["candidates_over_cap"]`` and warned about once.
     symmetric_labels: with ``directed``, labels whose direction carries no meaning
         (e.g. Family, Social, Near): in training the reverse pair of such a gold
         relation is left out (not taught as Other), and a prediction keeps only
@@ -152,6 +159,7 @@ def make_relation_extractor(
         class_weight_power=class_weight_power,
         positive_weight=positive_weight,
         max_pairs_per_step=max_pairs_per_step,
+        max_candidates_per_sentence=max_candidates_per_sentence,
         symmetric_labels=symmetric_labels,
         torch_threads=torch_threads,
         scorer=scorer,
@@ -159,7 +167,7 @@ def make_relation_extractor(
 
 
 Prediction = Tuple[RelInput, List[numpy.ndarray]]
-RUNTIME_SETTINGS = ("max_pairs_per_step", "torch_threads")
+RUNTIME_SETTINGS = ("max_pairs_per_step", "max_candidates_per_sentence", "torch_threads")
 
 
 class RelationExtractor(TrainablePipe):
@@ -183,6 +191,7 @@ class RelationExtractor(TrainablePipe):
         class_weight_power: float = 0.0,
         positive_weight: float = 1.0,
         max_pairs_per_step: int,
+        max_candidates_per_sentence: int = 1000,
         symmetric_labels: Sequence[str] = (),
         torch_threads: int = 1,
         scorer: Optional[Callable] = None,
@@ -197,6 +206,10 @@ class RelationExtractor(TrainablePipe):
             raise ValueError(
                 "positive_weight must be above 0 and class_weight_power at least 0, got "
                 f"{positive_weight} and {class_weight_power}"
+            )
+        if int(max_candidates_per_sentence) < 0:
+            raise ValueError(
+                f"max_candidates_per_sentence must be 0 (no cap) or more, got {max_candidates_per_sentence}"
             )
         if int(torch_threads) < 0:
             raise ValueError(f"torch_threads must be 0 (torch's own setting) or more, got {torch_threads}")
@@ -219,12 +232,15 @@ class RelationExtractor(TrainablePipe):
             "class_counts": {},
             "symmetric_labels": sorted(set(symmetric_labels)),
             "max_pairs_per_step": int(max_pairs_per_step),
+            "max_candidates_per_sentence": int(max_candidates_per_sentence),
             "torch_threads": int(torch_threads),
             "labels": [],
             "type_pairs": [],
             "initialized": False,
         }
         self._type_pairs = None
+        self.skipped: Counter = Counter()  # candidates left out, by reason (see candidates())
+        self._warned: set = set()
 
     # -- learned state ----------------------------------------------------------
     @property
@@ -283,7 +299,23 @@ class RelationExtractor(TrainablePipe):
         if skip:
             skip_set = {tuple(x) for x in skip}
             cands = [c for c in cands if (c.head[0], c.head[1], c.tail[0], c.tail[1]) not in skip_set]
+        cap = int(self.cfg.get("max_candidates_per_sentence", 0))
+        if cap:
+            cands, dropped = cap_per_sentence(cands, cap)
+            if dropped:
+                self.skipped["candidates_over_cap"] += dropped
+                self._warn_once(
+                    "cap",
+                    f"'{self.name}': a sentence has more than max_candidates_per_sentence = {cap} candidate "
+                    f"pairs; the nearest {cap} are kept ({dropped} left out here, counted in "
+                    f"pipe.skipped['candidates_over_cap']). Raise the setting to keep more.",
+                )
         return cands
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            warnings.warn(message, stacklevel=3)
 
     def training_input(self, examples: Sequence[Example]) -> RelInput:
         """The model input of a training step: the predicted Docs read with the

@@ -17,11 +17,17 @@ their start and a unit already tagged keeps its first tag (the earlier,
 then longer entity wins), so the tag sequence stays a valid BIO sequence.
 
 Long sentences: when a sentence has more than ``max_length`` units, each pair
-sees a window of ``max_length`` units around its two targets (centred on the
-stretch between them); pairs whose window coincides share it. If the targets
-lie further apart than ``max_length``, the window starts at the earlier target
-and the later one is cut off; its relative positions are still computed from
-its true place (and clipped), so nothing crashes.
+sees a window of at most ``max_length`` units around its two targets (centred on
+the stretch between them); pairs whose window coincides share it. When the two
+targets lie further apart than that (the first unit of one to the last of the
+other spans more than ``max_length`` units), the window is two pieces glued
+together: ``max_length // 2`` units around the earlier target and the rest
+around the later one, each centred on its target where the pieces do not
+overlap, else starting at the earlier target and ending at the later one. The
+network reads the glued window as one sentence: relative positions count units
+of the window, so the targets of such a pair appear at most ``max_length``
+units apart, and a target is read in the piece it overlaps most, cut to it. Any length and any
+distance gives a window, on both network paths alike.
 """
 
 import bisect
@@ -158,15 +164,50 @@ def featurize_sentence(
     )
 
 
-def crop_window(n: int, a: Tuple[int, int], b: Tuple[int, int], max_length: int) -> Tuple[int, int]:
-    """Window ``[lo, hi)`` of at most ``max_length`` units around spans a and b."""
+def crop_window(
+    n: int, a: Tuple[int, int], b: Tuple[int, int], max_length: int
+) -> Tuple[Tuple[int, int], ...]:
+    """The pieces ``[lo, hi)`` of the window around spans a and b: one piece of at most
+    ``max_length`` units, or two (one around each target, together ``max_length`` units) when the
+    targets are further apart than that (see the module docstring)."""
     if n <= max_length:
-        return 0, n
+        return ((0, n),)
     lo, hi = min(a[0], b[0]), max(a[1], b[1])
-    if hi - lo >= max_length:
-        return lo, lo + max_length
-    lo = max(0, min(lo - (max_length - (hi - lo)) // 2, n - max_length))
-    return lo, lo + max_length
+    if hi - lo <= max_length:
+        lo = max(0, min(lo - (max_length - (hi - lo)) // 2, n - max_length))
+        return ((lo, lo + max_length),)
+    if max_length < 2:
+        return ((lo, lo + max_length),)
+    first, second = (a, b) if (a[0], a[1]) <= (b[0], b[1]) else (b, a)
+    half_a = max_length // 2
+    half_b = max_length - half_a
+    lo_a = max(0, first[0] - max(0, half_a - (first[1] - first[0])) // 2)
+    hi_b = min(n, second[1] + max(0, half_b - (second[1] - second[0])) // 2)
+    lo_b = hi_b - half_b
+    if lo_a + half_a > lo_b or lo_b > second[0]:  # overlapping, or the later target cut: anchor them
+        lo_a, lo_b = lo, hi - half_b
+    return ((lo_a, lo_a + half_a), (lo_b, lo_b + half_b))
+
+
+def window_span(pieces: Tuple[Tuple[int, int], ...], span: Tuple[int, int]) -> Tuple[int, int]:
+    """A sentence unit span in the coordinates of the window made of ``pieces``: its part in the
+    piece it overlaps most (the earlier piece on a tie), at least one unit."""
+    best, best_overlap, offset = None, -1, 0
+    for lo, hi in pieces:
+        overlap = min(span[1], hi) - max(span[0], lo)
+        if overlap > best_overlap:
+            s = min(max(span[0], lo), hi - 1)
+            best, best_overlap = (
+                (s - lo + offset, max(min(span[1], hi) - lo + offset, s - lo + offset + 1)),
+                overlap,
+            )
+        offset += hi - lo
+    return best
+
+
+def wide_pair(n: int, a: Tuple[int, int], b: Tuple[int, int], max_length: int) -> bool:
+    """Whether the targets of a pair span more than ``max_length`` units (a glued window)."""
+    return len(crop_window(n, a, b, max_length)) > 1
 
 
 class Featurizer:
@@ -203,7 +244,7 @@ class Featurizer:
         """
         offsets = numpy.cumsum([0] + [len(d) for d in docs])
         cache: Dict[Tuple[int, Offsets], SentenceFeatures] = {}
-        windows: Dict[Tuple[int, Offsets, int, int], int] = {}
+        windows: Dict[Tuple[int, Offsets, Tuple[Tuple[int, int], ...]], int] = {}
         win_arrays: List[Tuple[numpy.ndarray, numpy.ndarray]] = []
         ent_index: Dict[Tuple[int, int, int], int] = {}
         ent_rows: List[Tuple[int, int, int]] = []
@@ -231,16 +272,17 @@ class Featurizer:
                     )
                     cache[key] = feats
                 u1, u2 = feats.ents[c.head], feats.ents[c.tail]
-                lo, hi = crop_window(len(feats.units), u1, u2, self.max_length)
-                wkey = (d, c.sent, lo, hi)
+                pieces = crop_window(len(feats.units), u1, u2, self.max_length)
+                wkey = (d, c.sent, pieces)
                 w = windows.get(wkey)
                 if w is None:
                     w = windows[wkey] = len(win_arrays)
-                    toks = None if feats.tokens is None else feats.tokens[lo:hi] + offsets[d]
-                    win_arrays.append((feats.units[lo:hi], feats.tags[lo:hi], toks))
+                    cut = numpy.concatenate([numpy.arange(lo, hi) for lo, hi in pieces])
+                    toks = None if feats.tokens is None else feats.tokens[cut] + offsets[d]
+                    win_arrays.append((feats.units[cut], feats.tags[cut], toks))
                 idx = []
-                for us, ue in (u1, u2):
-                    ekey = (w, us - lo, ue - lo)
+                for span in (u1, u2):
+                    ekey = (w, *window_span(pieces, span))
                     e = ent_index.get(ekey)
                     if e is None:
                         e = ent_index[ekey] = len(ent_rows)

@@ -17,7 +17,7 @@ from thinc.api import Model
 
 from spacy_bio_rel.candidates import sentence_bounds
 from spacy_bio_rel.data_classes import RelBatch, RelInput
-from spacy_bio_rel.ml.features import Featurizer, TagVocab, UnitVocab, count_units, sentence_units
+from spacy_bio_rel.ml.features import Featurizer, TagVocab, UnitVocab, count_units, sentence_units, wide_pair
 
 GRANULARITIES = ("token", "char")
 
@@ -133,3 +133,18 @@ def unknown_unit_rate(model: Model, docs: Iterable[Doc]) -> float:
             total += len(units)
             unknown += sum(u not in known for u in units)
     return unknown / total if total else 0.0
+
+
+def wide_pairs(model: Model, doc: Doc, cands) -> int:
+    """How many of ``cands`` (candidates of ``doc``) have targets spanning more than ``max_length``
+    units, so that the network reads them in a glued window (see :mod:`.features`)."""
+    cfg: FeaturizeSettings = model.attrs["config"]
+    out = 0
+    maps: Dict = {}
+    for c in cands:
+        if c.sent not in maps:
+            units, to_units = sentence_units(doc, c.sent, cfg.granularity, cfg.lowercase)
+            maps[c.sent] = (len(units), to_units)
+        n, to_units = maps[c.sent]
+        out += wide_pair(n, to_units(*c.head), to_units(*c.tail), cfg.max_length)
+    return out

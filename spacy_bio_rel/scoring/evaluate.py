@@ -17,7 +17,7 @@ from spacy.language import Language
 from spacy.training import Example
 
 from spacy_bio_rel.candidates import OTHER
-from spacy_bio_rel.ml.featurize import unknown_unit_rate
+from spacy_bio_rel.ml.featurize import unknown_unit_rate, wide_pairs
 from spacy_bio_rel.training.gold import gold_label, relation_index
 from spacy_bio_rel.training.readers import create_gold_ents_corpus
 
@@ -30,10 +30,14 @@ def instance_counts(
     """Candidates after the type filter on the predicted Docs, and how many are positive."""
     pipe = nlp.get_pipe(component)
     directed = pipe.cfg["directed"]
-    pos = neg = 0
+    featurize = pipe.model.get_ref("featurize")
+    capped = pipe.skipped["candidates_over_cap"]
+    pos = neg = wide = 0
     for eg in examples:
         index = relation_index(eg.reference)
-        for c in pipe.candidates(eg.predicted):
+        cands = pipe.candidates(eg.predicted)
+        wide += wide_pairs(featurize, eg.predicted, cands)
+        for c in cands:
             if gold_label(index, c, directed) == OTHER:
                 neg += 1
             else:
@@ -44,6 +48,8 @@ def instance_counts(
         "negative": neg,
         "ratio": f"1:{neg / pos:.1f}" if pos else "n/a",
         "directed": directed,
+        "wide_pairs": wide,
+        "candidates_over_cap": pipe.skipped["candidates_over_cap"] - capped,
     }
 
 
@@ -120,7 +126,9 @@ def format_scores(scores: Dict[str, Any]) -> str:
     c = scores["counts"]
     lines = [f"warning: {w}" for w in scores.get("warnings", [])] + [
         f"data: {scores['data']} ({scores['docs']} docs); instances after type filter: {c['instances']} "
-        f"({c['positive']} positive, {c['ratio']}), {'ordered' if c['directed'] else 'unordered'} pairs",
+        f"({c['positive']} positive, {c['ratio']}), {'ordered' if c['directed'] else 'unordered'} pairs; "
+        f"{c.get('wide_pairs', 0)} with targets further apart than max_length (read in a glued window), "
+        f"{c.get('candidates_over_cap', 0)} left out by max_candidates_per_sentence",
         f"micro  P {100 * scores['rel_micro_p']:6.2f}  R {100 * scores['rel_micro_r']:6.2f}  "
         f"F1 {100 * scores['rel_micro_f']:6.2f}   (gold {int(scores['rel_n_gold'])}, "
         f"predicted {int(scores['rel_n_pred'])}, correct {int(scores['rel_n_correct'])})",

@@ -13,6 +13,7 @@ from spacy_bio_rel.ml.features import (
     UnitVocab,
     bio_tags,
     crop_window,
+    window_span,
     featurize_sentence,
 )
 
@@ -79,13 +80,38 @@ def test_char_features_skip_whitespace(nlp_en):
 
 
 def test_crop_window():
-    assert crop_window(10, (0, 1), (8, 9), 20) == (0, 10)
-    lo, hi = crop_window(100, (40, 42), (50, 51), 20)
+    assert crop_window(10, (0, 1), (8, 9), 20) == ((0, 10),)
+    ((lo, hi),) = crop_window(100, (40, 42), (50, 51), 20)
     assert hi - lo == 20 and lo <= 40 and hi >= 51
-    assert crop_window(100, (0, 1), (2, 3), 20) == (0, 20)
-    assert crop_window(100, (95, 96), (98, 99), 20) == (80, 100)
-    # targets further apart than the window: starts at the earlier one, never crashes
-    assert crop_window(300, (10, 11), (250, 251), 20) == (10, 30)
+    assert crop_window(100, (0, 1), (2, 3), 20) == ((0, 20),)
+    assert crop_window(100, (95, 96), (98, 99), 20) == ((80, 100),)
+    assert crop_window(300, (10, 11), (29, 30), 20) == ((10, 30),)  # extent exactly max_length: one piece
+
+
+def test_targets_further_apart_than_the_window_get_a_glued_window():
+    pieces = crop_window(300, (10, 11), (250, 251), 20)
+    assert len(pieces) == 2 and sum(hi - lo for lo, hi in pieces) == 20
+    (a_lo, a_hi), (b_lo, b_hi) = pieces
+    assert a_lo <= 10 < a_hi <= b_lo <= 250 < b_hi
+    assert window_span(pieces, (10, 11)) == (10 - a_lo, 11 - a_lo)
+    assert window_span(pieces, (250, 251)) == (10 + 250 - b_lo, 10 + 251 - b_lo)
+    # either order, long targets, the ends of the sentence: pieces inside the sentence, never overlapping
+    for a, b in [((250, 251), (0, 1)), ((0, 150), (160, 300)), ((0, 1), (5, 300)), ((290, 300), (0, 3))]:
+        pieces = crop_window(300, a, b, 20)
+        assert sum(hi - lo for lo, hi in pieces) == 20
+        assert all(0 <= lo < hi <= 300 for lo, hi in pieces) and pieces[0][1] <= pieces[-1][0]
+        for span in (a, b):
+            s, e = window_span(pieces, span)
+            assert 0 <= s < e <= 20
+
+
+def test_a_201_token_sentence_with_targets_200_apart_featurizes(nlp_en):
+    words = ["w"] * 201
+    doc = make_doc(nlp_en, words, [(0, 1, "P"), (200, 201, "P")])
+    cands = list(iter_candidates(doc, True))
+    batch = Featurizer(UnitVocab(["w"]), TagVocab(["P"]), max_length=200)([doc], [cands])
+    assert batch.words.shape == (1, 200)  # both orders share the glued window
+    assert (batch.ent_end <= batch.lengths[batch.ent_sent]).all() and (batch.ent_start >= 0).all()
 
 
 def test_featurizer_batch_shares_sentences(nlp_en):
