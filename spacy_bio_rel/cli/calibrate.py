@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 from typing import Optional
 
+import spacy.util
 import typer
 
 from spacy_bio_rel.scoring.calibrate import (
@@ -18,8 +19,10 @@ from spacy_bio_rel.util import PipelineError, relation_component
 
 
 def calibrate_cmd(
-    model: Path = typer.Argument(
-        ..., metavar="MODEL", help="Trained pipeline folder with a relation_extractor."
+    model: str = typer.Argument(
+        ...,
+        metavar="MODEL",
+        help="Trained pipeline with a relation_extractor: a folder, or an installed pipeline package's name.",
     ),
     data: Path = typer.Argument(
         ...,
@@ -46,8 +49,12 @@ def calibrate_cmd(
 ):
     """Choose the threshold θ (raw class score) that maximises micro F1 on DEV_SPACY (gold entities),
     optionally one θ per label, and save the pipeline with it. F1 on the data θ was chosen on is optimistic."""
-    target = output or model
     try:
+        if output is None and not Path(model).exists() and spacy.util.is_package(model):
+            raise CalibrationError(
+                f"{model} is an installed package: pass --output to write the calibrated pipeline"
+            )
+        target = output or Path(model)
         if target.exists() and not overwrite:
             raise CalibrationError(
                 f"{target} exists: pass --overwrite to replace it"

@@ -17,7 +17,7 @@ from spacy_bio_rel.util import PipelineError
 
 
 def evaluate_e2e_or_sweep(
-    model: Path,
+    model: str,
     data: Path,
     entities: str,
     sweep: bool,

@@ -74,7 +74,10 @@ def _overrides(items: List[str]):
 
 
 def evaluate_cmd(
-    model: Path = typer.Argument(..., help="Trained pipeline folder (e.g. training/conll04/model-best)."),
+    model: str = typer.Argument(
+        ...,
+        help="Trained pipeline: a folder (e.g. training/conll04/model-best) or an installed pipeline package's name.",
+    ),
     data: Path = typer.Argument(..., help="DocBin (.spacy) file or folder with gold entities and relations."),
     output: Optional[Path] = typer.Option(
         None, "--output", "-o", help="Write all figures to this JSON file."

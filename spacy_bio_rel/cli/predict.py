@@ -14,7 +14,7 @@ from spacy_bio_rel.predict.run import (
     predict,
     scan_input,
 )
-from spacy_bio_rel.util import PipelineError, set_torch_threads
+from spacy_bio_rel.util import PipelineError, load_pipeline, set_torch_threads
 
 
 def _fail(message: str) -> None:
@@ -148,9 +148,9 @@ def predict_cmd(
         except Exception as e:  # noqa: BLE001  (no cupy, no such device, ...)
             _fail(f"cannot use GPU {gpu_id}: {e}")
     try:
-        nlp = spacy.load(model)
-    except (OSError, IOError) as e:
-        _fail(f"cannot load the pipeline {model!r}: {e}")
+        nlp = load_pipeline(model)
+    except PipelineError as e:
+        _fail(str(e))
     try:
         if threads is not None:
             set_torch_threads(nlp, threads)
