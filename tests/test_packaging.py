@@ -2,12 +2,13 @@
 
 import sys
 
+import pytest
 from conftest import REPO
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    tomllib = pytest.importorskip("tomli")
 
 
 def test_py_typed_is_shipped_and_license_and_changelog_exist():
