@@ -242,7 +242,7 @@ def save_pipeline(nlp: Language, output: Path, *, overwrite: bool) -> None:
     output = Path(output)
     if output.exists() and not overwrite:
         raise CalibrationError(
-            f"{output} exists: pass --overwrite to replace it (or --output to write elsewhere)"
+            f"{output} exists: pass --overwrite to replace it (or --output-dir to write elsewhere)"
         )
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.calibrate-", dir=output.parent))

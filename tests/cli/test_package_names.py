@@ -73,7 +73,7 @@ def test_predict_evaluate_and_calibrate_take_a_package_name(installed, tmp_path,
     assert res.exit_code == 0, res.output
     assert "Work_For" in res.output
     res = runner.invoke(app, ["calibrate", installed, str(dev)])
-    assert res.exit_code == 1 and "installed package: pass --output" in res.output
-    res = runner.invoke(app, ["calibrate", installed, str(dev), "--output", str(tmp_path / "cal")])
+    assert res.exit_code == 1 and "installed package: pass --output-dir" in res.output
+    res = runner.invoke(app, ["calibrate", installed, str(dev), "--output-dir", str(tmp_path / "cal")])
     assert res.exit_code == 0, res.output
     assert "relation_extractor" in spacy.load(tmp_path / "cal").pipe_names
