@@ -61,7 +61,7 @@ def run(job, args):
         "evaluate",
         str(out / "model-best"),
         args.dev,
-        "--output",
+        "--report",
         str(out / "scores.json"),
     ]
     if "e2e" in config:

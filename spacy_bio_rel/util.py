@@ -1,10 +1,12 @@
-"""What a loaded pipeline can do: its relation component, whether it sets entities.
+"""Loading a pipeline, and what a loaded pipeline can do: its relation component, whether it sets entities.
 
-Used by ``predict`` and the end-to-end evaluation to refuse, with a clear
-message, a pipeline that cannot turn raw text into relations.
+Used by ``predict``, ``evaluate`` and ``calibrate`` to load MODEL (a folder or
+an installed pipeline package) and to refuse, with a clear message, a pipeline
+that cannot turn raw text into relations.
 """
 
-from typing import List
+from pathlib import Path
+from typing import Any, List, Union
 
 from spacy.language import Language
 
@@ -13,6 +15,31 @@ RELATION_FACTORY = "relation_extractor"
 
 class PipelineError(ValueError):
     """The pipeline cannot do what was asked (no relation component, no entities)."""
+
+
+def load_pipeline(model: Union[str, Path, Language], **kwargs: Any) -> Language:
+    """The pipeline ``model``: a folder, or the name of an installed pipeline package (``spacy package``).
+
+    A ``Language`` is returned as it is. A name that is neither an existing path nor an installed package,
+    and a pipeline that fails to load, raise :class:`PipelineError` with one line naming ``model``;
+    ``kwargs`` go to ``spacy.load``.
+    """
+    import spacy
+
+    if isinstance(model, Language):
+        return model
+    if Path(model).exists():
+        source: Union[str, Path] = Path(model)
+    elif spacy.util.is_package(str(model)):
+        source = str(model)
+    else:
+        raise PipelineError(
+            f"model {model} does not exist (neither a pipeline folder nor an installed pipeline package)"
+        )
+    try:
+        return spacy.load(source, **kwargs)
+    except Exception as e:  # noqa: BLE001 - any load failure is one line naming the pipeline
+        raise PipelineError(f"cannot load the pipeline {model}: {type(e).__name__}: {e}") from None
 
 
 def relation_component(nlp: Language) -> str:

@@ -25,7 +25,7 @@ def test_engine_ray_without_ray_is_one_line_saying_how_to_install(monkeypatch, t
             "cv",
             str(REPO / "configs" / "en_wordwise.cfg"),
             str(tmp_path / "pool.spacy"),
-            "-o",
+            "--output-dir",
             str(tmp_path / "res"),
             "--engine",
             "ray",

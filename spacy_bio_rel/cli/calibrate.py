@@ -4,8 +4,10 @@ import json
 from pathlib import Path
 from typing import Optional
 
+import spacy.util
 import typer
 
+from spacy_bio_rel.cli.options import GPU_HELP, REPORT_HELP, use_gpu
 from spacy_bio_rel.scoring.calibrate import (
     CalibrationError,
     calibrate,
@@ -18,8 +20,10 @@ from spacy_bio_rel.util import PipelineError, relation_component
 
 
 def calibrate_cmd(
-    model: Path = typer.Argument(
-        ..., metavar="MODEL", help="Trained pipeline folder with a relation_extractor."
+    model: str = typer.Argument(
+        ...,
+        metavar="MODEL",
+        help="Trained pipeline with a relation_extractor: a folder, or an installed pipeline package's name.",
     ),
     data: Path = typer.Argument(
         ...,
@@ -29,9 +33,8 @@ def calibrate_cmd(
     ),
     output: Optional[Path] = typer.Option(
         None,
-        "--output",
-        "-o",
-        help="Write the calibrated pipeline here (default: MODEL itself, which needs --overwrite).",
+        "--output-dir",
+        help="Write the calibrated pipeline to this folder (default: MODEL itself, which needs --overwrite).",
     ),
     per_label: bool = typer.Option(
         False,
@@ -42,17 +45,23 @@ def calibrate_cmd(
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Replace an existing output folder (or MODEL)."
     ),
-    report: Optional[Path] = typer.Option(None, "--report", help="Also write the figures to this JSON file."),
+    report: Optional[Path] = typer.Option(None, "--report", help=REPORT_HELP),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help=GPU_HELP),
 ):
     """Choose the threshold θ (raw class score) that maximises micro F1 on DEV_SPACY (gold entities),
     optionally one θ per label, and save the pipeline with it. F1 on the data θ was chosen on is optimistic."""
-    target = output or model
     try:
+        if output is None and not Path(model).exists() and spacy.util.is_package(model):
+            raise CalibrationError(
+                f"{model} is an installed package: pass --output-dir to write the calibrated pipeline"
+            )
+        target = output or Path(model)
         if target.exists() and not overwrite:
             raise CalibrationError(
                 f"{target} exists: pass --overwrite to replace it"
-                + ("" if output else " (or --output to write elsewhere)")
+                + ("" if output else " (or --output-dir to write elsewhere)")
             )
+        use_gpu(gpu_id)
         nlp = load_pipeline(model)
         component = relation_component(nlp)
         examples = load_examples(nlp, data, component)

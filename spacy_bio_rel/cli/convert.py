@@ -35,7 +35,7 @@ IDS_HELP = (
 )
 UNIT_HELP = "One Doc per 'sentence' or per 'document' (sentence boundaries are set either way)."
 VERBOSE_HELP = "Print every left-out or changed item to stderr (the report keeps the first 5 per reason)."
-PROGRESS_HELP = "Print progress to stderr every N documents (0: never)."
+PROGRESS_HELP = "Move the progress bar (stderr) every N documents (0: no progress bar)."
 ENCODING_HELP = (
     "Encoding of the input files (a Python codec name: utf-8, gbk, utf-16, ...). Decoding is strict: "
     "invalid bytes stop the conversion, naming file, byte and line; a byte order mark is removed."

@@ -17,12 +17,12 @@ from spacy_bio_rel.util import PipelineError
 
 
 def evaluate_e2e_or_sweep(
-    model: Path,
+    model: str,
     data: Path,
     entities: str,
     sweep: bool,
     cutoffs: Optional[str],
-    output: Optional[Path],
+    report: Optional[Path],
     negative_ratio: Optional[float],
     seed: int,
 ) -> None:
@@ -42,6 +42,6 @@ def evaluate_e2e_or_sweep(
         typer.secho(f"Error: {e}", err=True, fg=typer.colors.RED)
         raise typer.Exit(code=1)
     typer.echo(describe(scores))
-    if output:
-        write_scores(scores, output)
-        typer.echo(f"wrote {output}")
+    if report:
+        write_scores(scores, report)
+        typer.echo(f"wrote {report}")

@@ -3,11 +3,12 @@ they are given (:func:`register`), so this module does not import the
 command-line entry point."""
 
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Sequence, Tuple
 
 import typer
 from spacy.cli._util import parse_config_overrides
 
+from spacy_bio_rel.cli.options import GPU_HELP, REPORT_HELP, use_gpu
 from spacy_bio_rel.experiments.cv import fold_vectors_marker, run_cv
 from spacy_bio_rel.experiments.folds import PoolError
 from spacy_bio_rel.experiments.provenance import StaleOutputError
@@ -25,7 +26,7 @@ ADDRESS_HELP = (
 CPUS_HELP = "--engine ray: CPUs each run asks for (torch uses that many threads)."
 GPUS_HELP = "--engine ray: GPUs each run asks for (e.g. 1, or 0.5 for two runs per GPU)."
 OVERWRITE_HELP = (
-    "Rebuild folds and runs in --output that were made from other inputs (pool, folds, seed, config, "
+    "Rebuild folds and runs in --output-dir that were made from other inputs (pool, folds, seed, config, "
     "overrides, version); without it such an output folder is an error."
 )
 
@@ -61,8 +62,39 @@ def _run(
         raise typer.Exit(code=1)
 
 
-def _overrides(items: List[str]):
-    args = []
+OVERRIDES_HELP = (
+    "Config override KEY=VALUE, e.g. training.max_epochs=10 (repeatable); spaCy's own spelling works too: "
+    "--training.max_epochs 10 after the other options."
+)
+# spaCy-style config overrides (--training.max_epochs 3) arrive as the command's extra arguments
+OVERRIDE_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+def _split_pool(pool: List[Path], extra: Sequence[str]) -> Tuple[List[Path], List[str]]:
+    """The pool files, and the spaCy-style overrides click handed in among them (an unknown option and
+    its value become positional arguments, which the variadic POOL takes): ``--key value`` or ``--key=value``."""
+    files: List[Path] = []
+    args = list(extra)
+    items = [str(p) for p in pool]
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if item.startswith("--"):
+            args.append(item)
+            if "=" not in item and i + 1 < len(items) and not items[i + 1].startswith("--"):
+                args.append(items[i + 1])
+                i += 1
+        else:
+            files.append(Path(item))
+        i += 1
+    if not files:
+        raise typer.BadParameter("name at least one DocBin of the pool", param_hint="POOL")
+    return files, args
+
+
+def _overrides(items: List[str], extra: Sequence[str] = ()):
+    """``--set KEY=VALUE`` items and spaCy-style ``--section.key value`` arguments, as spaCy parses them."""
+    args = list(extra)
     for item in items:
         if "=" not in item:
             raise typer.BadParameter(
@@ -74,11 +106,13 @@ def _overrides(items: List[str]):
 
 
 def evaluate_cmd(
-    model: Path = typer.Argument(..., help="Trained pipeline folder (e.g. training/conll04/model-best)."),
-    data: Path = typer.Argument(..., help="DocBin (.spacy) file or folder with gold entities and relations."),
-    output: Optional[Path] = typer.Option(
-        None, "--output", "-o", help="Write all figures to this JSON file."
+    model: str = typer.Argument(
+        ...,
+        help="Trained pipeline: a folder (e.g. training/conll04/model-best) or an installed pipeline package's name.",
     ),
+    data: Path = typer.Argument(..., help="DocBin (.spacy) file or folder with gold entities and relations."),
+    report: Optional[Path] = typer.Option(None, "--report", help=REPORT_HELP),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help=GPU_HELP),
     negative_ratio: Optional[float] = typer.Option(
         None, help="Sample negatives to this negative:positive ratio."
     ),
@@ -98,27 +132,29 @@ def evaluate_cmd(
 ):
     """Score a pipeline on DocBins in the gold-entity setting (protocol.md): micro P/R/F1, per label,
     instance counts and ratio; or end to end (--entities predicted); or a threshold sweep (--sweep)."""
+    use_gpu(gpu_id)
     try:
         if sweep or entities != "gold":
             from spacy_bio_rel.cli.evaluate import evaluate_e2e_or_sweep
 
-            return evaluate_e2e_or_sweep(model, data, entities, sweep, cutoffs, output, negative_ratio, seed)
+            return evaluate_e2e_or_sweep(model, data, entities, sweep, cutoffs, report, negative_ratio, seed)
         scores = evaluate_gold_entities(model, data, negative_ratio=negative_ratio, seed=seed)
     except ValueError as e:  # data or model missing, empty or unreadable: one line naming the file
         typer.secho(f"Error: {e}", err=True, fg=typer.colors.RED)
         raise typer.Exit(code=1)
     typer.echo(format_scores(scores))
-    if output:
-        write_scores(scores, output)
-        typer.echo(f"wrote {output}")
+    if report:
+        write_scores(scores, report)
+        typer.echo(f"wrote {report}")
 
 
 def cv_cmd(
+    ctx: typer.Context,
     config: Path = typer.Argument(
         ..., help="Base training config (configs/en_wordwise.cfg, configs/zh_charwise.cfg)."
     ),
     pool: List[Path] = typer.Argument(..., help="DocBins whose documents form the cross-validation pool."),
-    output: Path = typer.Option(..., "--output", "-o", help="Results folder (resumable)."),
+    output: Path = typer.Option(..., "--output-dir", help="Results folder (resumable)."),
     variants: str = typer.Option(
         "ablation",
         help="Comma-separated variants or groups: baseline, tag, mtl, mtl_tag, "
@@ -133,10 +169,8 @@ def cv_cmd(
     ),
     corpus: str = typer.Option("", help="Corpus name for the report."),
     paper: str = typer.Option("", help="Print the paper's figures beside ours: 'ace05-en' or 'ace05-zh'."),
-    gpu_id: int = typer.Option(-1, help="GPU id, -1 for CPU."),
-    set_: List[str] = typer.Option(
-        [], "--set", help="Config override KEY=VALUE, e.g. training.max_epochs=10 (repeatable)."
-    ),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help=GPU_HELP),
+    set_: List[str] = typer.Option([], "--set", help=OVERRIDES_HELP),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     engine: str = typer.Option("local", "--engine", help=ENGINE_HELP),
     address: Optional[str] = typer.Option(None, "--address", help=ADDRESS_HELP),
@@ -154,7 +188,8 @@ def cv_cmd(
 ):
     """K-fold cross-validation of the paper's variants: mean and std of P/R/F1 and per label."""
     ray_options = dict(engine=engine, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
-    overrides = _overrides(set_)
+    pool, extra = _split_pool(pool, ctx.args)
+    overrides = _overrides(set_, extra)
     if fold_vectors < 0:
         raise typer.BadParameter(f"--fold-vectors takes a width (0: off), got {fold_vectors}")
     if fold_vectors:
@@ -187,9 +222,10 @@ def cv_cmd(
 
 
 def imbalance_cmd(
+    ctx: typer.Context,
     config: Path = typer.Argument(..., help="Base training config."),
     pool: List[Path] = typer.Argument(..., help="DocBins whose documents form the cross-validation pool."),
-    output: Path = typer.Option(..., "--output", "-o", help="Results folder (resumable)."),
+    output: Path = typer.Option(..., "--output-dir", help="Results folder (resumable)."),
     ratios: str = typer.Option(
         "0.5,1,5,10,15,full", help="Negative:positive ratios; 'full' keeps all negatives."
     ),
@@ -201,8 +237,8 @@ def imbalance_cmd(
     max_folds: Optional[int] = typer.Option(None, help="Run only the first N folds."),
     seed: int = typer.Option(0, help="Seed of folds, negative sampling and training."),
     corpus: str = typer.Option("", help="Corpus name for the report and plot."),
-    gpu_id: int = typer.Option(-1, help="GPU id, -1 for CPU."),
-    set_: List[str] = typer.Option([], "--set", help="Config override KEY=VALUE (repeatable)."),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help=GPU_HELP),
+    set_: List[str] = typer.Option([], "--set", help=OVERRIDES_HELP),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
     engine: str = typer.Option("local", "--engine", help=ENGINE_HELP),
     address: Optional[str] = typer.Option(None, "--address", help=ADDRESS_HELP),
@@ -212,6 +248,7 @@ def imbalance_cmd(
     """F1 against the negative:positive ratio (the paper's Figure 3): negatives are sampled with a fixed
     seed in training, dev and test parts alike; writes results.md, results.json and imbalance.png."""
     parsed = [None if r.strip() == "full" else float(r) for r in ratios.split(",")]
+    pool, extra = _split_pool(pool, ctx.args)
     ray_options = dict(engine=engine, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
     _run(
         lambda: run_cv(
@@ -223,7 +260,7 @@ def imbalance_cmd(
             folds=folds,
             seed=seed,
             max_folds=max_folds,
-            overrides=_overrides(set_),
+            overrides=_overrides(set_, extra),
             ratios=parsed,
             gpu_id=gpu_id,
             corpus=corpus,
@@ -242,5 +279,5 @@ def imbalance_cmd(
 def register(app: typer.Typer) -> None:
     """Add ``evaluate``, ``cv`` and ``imbalance`` to ``app``."""
     app.command("evaluate")(evaluate_cmd)
-    app.command("cv")(cv_cmd)
-    app.command("imbalance")(imbalance_cmd)
+    app.command("cv", context_settings=OVERRIDE_CONTEXT)(cv_cmd)
+    app.command("imbalance", context_settings=OVERRIDE_CONTEXT)(imbalance_cmd)

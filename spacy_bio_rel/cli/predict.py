@@ -5,6 +5,7 @@ from typing import Optional
 
 import typer
 
+from spacy_bio_rel.cli.options import GPU_HELP, use_gpu
 from spacy_bio_rel.predict.run import (
     FORMATS,
     InputError,
@@ -13,8 +14,9 @@ from spacy_bio_rel.predict.run import (
     output_format,
     predict,
     scan_input,
+    to_stdout,
 )
-from spacy_bio_rel.util import PipelineError, set_torch_threads
+from spacy_bio_rel.util import PipelineError, load_pipeline, set_torch_threads
 
 
 def _fail(message: str) -> None:
@@ -35,7 +37,12 @@ def predict_cmd(
         help=".txt (one document per line), .jsonl "
         '({"text": ...} per line, other keys kept) or .spacy (Docs, may carry entities).',
     ),
-    output_path: Path = typer.Argument(..., metavar="OUTPUT", help=".jsonl records or a .spacy DocBin."),
+    output_path: Path = typer.Argument(
+        ...,
+        metavar="OUTPUT",
+        help=".jsonl records (or prodigy tasks), a .spacy DocBin, or - for records on standard output "
+        "(other suffixes are refused).",
+    ),
     fmt: Optional[str] = typer.Option(
         None,
         "--format",
@@ -47,7 +54,7 @@ def predict_cmd(
     n_process: int = typer.Option(
         1, "--n-process", "-n", help="Worker processes (CPU; each runs torch on one thread)."
     ),
-    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, -1 for CPU."),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help=GPU_HELP),
     threads: Optional[int] = typer.Option(
         None,
         "--threads",
@@ -134,23 +141,20 @@ def predict_cmd(
         fmt = output_format(output_path, fmt)
         check_output(output_path, overwrite)  # fail before the model loads
         if html is not None:
+            if to_stdout(html):
+                raise ValueError("--html takes a file name, not -")
             check_output(html, overwrite)
         if gpu_id >= 0 and n_process > 1:
             raise ValueError("--gpu-id runs one process: leave --n-process at 1")
         summary = scan_input(input_path)
     except (InputError, OutputExistsError, ValueError) as e:
         _fail(str(e))
-    import spacy
 
-    if gpu_id >= 0:
-        try:
-            spacy.require_gpu(gpu_id)
-        except Exception as e:  # noqa: BLE001  (no cupy, no such device, ...)
-            _fail(f"cannot use GPU {gpu_id}: {e}")
+    use_gpu(gpu_id)
     try:
-        nlp = spacy.load(model)
-    except (OSError, IOError) as e:
-        _fail(f"cannot load the pipeline {model!r}: {e}")
+        nlp = load_pipeline(model)
+    except PipelineError as e:
+        _fail(str(e))
     try:
         if threads is not None:
             set_torch_threads(nlp, threads)

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import spacy
 from spacy.tokens import Doc, DocBin
@@ -59,12 +59,22 @@ class OutputSettings:
 
 
 def progress_printer(label: str, every: int = 50, stream=None) -> Progress:
-    """A callback printing ``label: i/total`` every ``every`` items and at the end."""
+    """A callback showing a tqdm progress bar ``label`` (on stderr), moved every ``every`` items and at
+    the end, where it closes."""
+    from tqdm import tqdm
+
     stream = stream or sys.stderr
+    state: Dict[str, Any] = {}
 
     def show(i: int, total: int) -> None:
+        bar = state.get("bar")
+        if bar is None:
+            bar = state["bar"] = tqdm(total=total, desc=label, unit="doc", file=stream, dynamic_ncols=True)
         if i % every == 0 or i == total:
-            print(f"{label}: {i:,}/{total:,}", file=stream, flush=True)
+            bar.update(i - bar.n)
+        if i == total:
+            bar.close()
+            state.pop("bar")
 
     return show
 

@@ -9,7 +9,9 @@ span ending at that token, else the span holding it); ``head_span``/
 ``child_span`` are used only when there is no index, and a record that
 disagrees with the index is noted (``relation_span_record_disagrees``; it
 happens for spans at character 0). Only answers in ``accept`` (default:
-``accept``) are kept; the rest are counted. An example is one sentence (the
+``accept``) are kept; the rest are counted. A file in which no example has an
+``answer`` holds unannotated tasks (``predict --format prodigy`` writes them):
+all its examples are read, noted as ``unannotated_task``. An example is one sentence (the
 sentence start is set on its first token). An example whose shape is wrong
 (``tokens`` not objects, ``relations`` not a list, ``ws`` not a boolean; the
 strings ``"true"``/``"false"`` are read and noted) is left out as
@@ -17,6 +19,7 @@ strings ``"true"``/``"false"`` are read and noted) is left out as
 """
 
 import json
+import re
 from pathlib import Path
 from typing import Iterator, List, Optional, Sequence, Tuple
 
@@ -30,6 +33,9 @@ from spacy_bio_rel.converters.report import ConversionReport
 from spacy_bio_rel.converters.textio import DEFAULT_ENCODING, read_text
 from spacy_bio_rel.relations import set_relations
 
+ANSWER_KEY = re.compile(
+    r'"answer"\s*:'
+)  # a Prodigy answer in a JSON line (escaped quotes inside text do not match)
 WS_STRINGS = {"true": True, "false": False}
 
 
@@ -175,7 +181,10 @@ def read_prodigy(
         raise NoItemsError(f"Prodigy file {path} does not exist")
     vocab = vocab or Vocab()
     n = 0
-    lines = read_text(path, encoding).split("\n")
+    text = read_text(path, encoding)
+    # tasks nobody annotated yet (predict --format prodigy): no example has an answer, all are read
+    tasks = ANSWER_KEY.search(text) is None
+    lines = text.split("\n")
     for no, line in enumerate(lines, 1):
         if progress is not None:
             progress(no, len(lines))
@@ -192,7 +201,9 @@ def read_prodigy(
             report.drop("malformed_json", where, f"expected an object, got {type(eg).__name__}")
             continue
         answer = eg.get("answer")
-        if answer not in accept:
+        if tasks:
+            report.note("unannotated_task", where, "no example of the file has an answer: read as a task")
+        elif answer not in accept:
             report.drop(
                 f"answer_{answer if isinstance(answer, str) and answer else 'missing'}",
                 where,

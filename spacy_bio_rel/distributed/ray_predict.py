@@ -55,7 +55,7 @@ from spacy_bio_rel.predict.run import (
     iter_lines,
     scan_input,
 )
-from spacy_bio_rel.util import set_torch_threads
+from spacy_bio_rel.util import load_pipeline, set_torch_threads
 
 CHUNK_DOCS = 1000  # documents per Ray task (a chunk): the unit of scheduling and of retry
 TEXT_SUFFIXES = (".txt", ".jsonl")
@@ -221,7 +221,7 @@ class Annotator:
         torch.set_num_threads(max(1, threads))
         if gpu:
             spacy.require_gpu(0)  # Ray sets CUDA_VISIBLE_DEVICES to this actor's GPU
-        self.nlp = spacy.load(model)
+        self.nlp = load_pipeline(model)
         set_torch_threads(self.nlp, max(1, threads))  # the relation component predicts on the actor's CPUs
         self.build = doc_to_prodigy if fmt == "prodigy" else doc_to_record
         self.batch_size = batch_size
@@ -354,11 +354,9 @@ def write_shards(dataset, folder: Path, fmt: str, shard_size: int, report: Predi
 # -- the command ----------------------------------------------------------------------------------
 def _check_pipeline(model: str, ray_input: RayInput) -> None:
     """Load the pipeline once in the driver to refuse one without a relation_extractor or entities."""
-    import spacy
+    from spacy_bio_rel.util import load_pipeline, relation_component, require_entity_setter
 
-    from spacy_bio_rel.util import relation_component, require_entity_setter
-
-    nlp = spacy.load(model)
+    nlp = load_pipeline(model)
     relation_component(nlp)
     require_entity_setter(nlp)
 

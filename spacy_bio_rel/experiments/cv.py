@@ -31,21 +31,31 @@ from spacy_bio_rel.training.readers import docs_from_docbin
 
 
 class Progress:
-    """Prints which step runs, and an estimate of the time left from the steps done so far."""
+    """A tqdm bar of the runs (stderr), and a line naming each run as it starts with an estimate of the
+    time left from the runs trained so far (runs done before are not counted in it)."""
 
     def __init__(self, total: int, stream=sys.stderr):
+        from tqdm import tqdm
+
         self.total, self.done, self.run_times, self.stream = total, 0, [], stream
+        self.bar = tqdm(total=total, desc="runs", unit="run", file=stream, dynamic_ncols=True)
+
+    def write(self, line: str) -> None:
+        self.bar.write(line, file=self.stream)
 
     def start(self, label: str) -> None:
         left = self.total - self.done
         eta = f", about {_fmt(statistics.mean(self.run_times) * left)} left" if self.run_times else ""
-        print(f"[{self.done + 1}/{self.total}] {label}{eta}", file=self.stream, flush=True)
+        self.write(f"[{self.done + 1}/{self.total}] {label}{eta}")
         self._t = time.time()
 
-    def finish(self, trained: bool) -> None:
+    def finish(self, trained: bool, seconds: Optional[float] = None) -> None:
         self.done += 1
         if trained:
-            self.run_times.append(time.time() - self._t)
+            self.run_times.append(time.time() - self._t if seconds is None else seconds)
+        self.bar.update(1)
+        if self.done == self.total:
+            self.bar.close()
 
 
 def _fmt(seconds: float) -> str:
@@ -258,10 +268,8 @@ def run_cv(
     progress = Progress(len(specs))
 
     def report(f: Dict) -> None:
-        print(
-            f"    P {100 * f['rel_micro_p']:.1f}  R {100 * f['rel_micro_r']:.1f}  F1 {100 * f['rel_micro_f']:.1f}",
-            file=sys.stderr,
-            flush=True,
+        progress.write(
+            f"    P {100 * f['rel_micro_p']:.1f}  R {100 * f['rel_micro_r']:.1f}  F1 {100 * f['rel_micro_f']:.1f}"
         )
 
     if engine == "local":
@@ -282,13 +290,8 @@ def run_cv(
         todo = {k: spec.absolute() for k, spec in enumerate(specs) if k not in scores}
 
         def finished(k: int, run_scores: Dict, seconds: float) -> None:
-            progress.done += 1
-            progress.run_times.append(seconds)
-            print(
-                f"[{progress.done}/{progress.total}] finished {specs[k].label(folds)}",
-                file=sys.stderr,
-                flush=True,
-            )
+            progress.finish(trained=True, seconds=seconds)
+            progress.write(f"[{progress.done}/{progress.total}] finished {specs[k].label(folds)}")
             report(run_scores)
 
         scores.update(

@@ -120,7 +120,7 @@ def reuse_or_clear(
     if any(p.exists() for p in outputs) and not overwrite:
         raise StaleOutputError(
             f"{folder} holds {what} made from other inputs ({'; '.join(differences(old, inputs))}): "
-            f"pass --overwrite to rebuild it, or choose a new --output folder"
+            f"pass --overwrite to rebuild it, or choose a new --output-dir folder"
         )
     if folder.exists():
         shutil.rmtree(folder)

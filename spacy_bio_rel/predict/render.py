@@ -16,13 +16,24 @@ displays it right away, as ``displacy.render`` does. Every entity is a
 ``<g class="entity" data-id="d0-e1" ...>`` and every relation a
 ``<g class="relation" data-head="d0-e1" data-tail="d0-e2" ...>``, so the
 drawing can be checked by parsing the HTML.
+
+Long lines wrap: a line holds at most ``max_chars`` characters (default
+:data:`MAX_LINE_CHARS`, 100; wide CJK characters count two; 0: no wrapping)
+and breaks between tokens, never inside an entity and never under a relation
+arc, so every arc stays whole on its line. A stretch that a relation spans (or
+one token longer than the limit) stays on one line, longer than the limit.
+
+``to_displacy(doc)`` gives the same entities and relations in displaCy's
+manual format, for ``spacy.displacy.render(..., manual=True)`` with
+``style="ent"`` (``text``, ``ents``, ``title``) or ``style="dep"``
+(``words``, ``arcs``: one arc per relation between the entity words).
 """
 
 import hashlib
 import html
 import unicodedata
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from spacy.displacy.render import DEFAULT_LABEL_COLORS
 from spacy.tokens import Doc, Span
@@ -48,6 +59,7 @@ PALETTE = [
     "#d9f2a5",
 ]
 FONT_SIZE = 16
+MAX_LINE_CHARS = 100  # wrap lines longer than this many characters (wide CJK characters count two)
 LEVEL_HEIGHT = 26
 ARC_COLOR = "#444"
 FONT_FAMILY = (
@@ -153,6 +165,55 @@ def _row_ranges(
         if first != last:
             ranges[first : last + 1] = [[ranges[first][0], ranges[last][1]]]
     return [tuple(r) for r in ranges]
+
+
+def _line_chars(text: str) -> int:
+    """Length of ``text`` in characters, wide (CJK) characters counting two."""
+    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+
+def _wrap(
+    doc: Doc,
+    start: int,
+    end: int,
+    boxes: Sequence[_Box],
+    rels: Sequence[Tuple[_Box, _Box, Relation]],
+    max_chars: int,
+) -> List[Tuple[int, int]]:
+    """Token ranges of at most ``max_chars`` characters covering ``start:end``, cut between tokens where
+    no entity and no relation arc would be cut (a line runs longer only where no such cut exists)."""
+    if max_chars <= 0:
+        return [(start, end)]
+    blocked = set()
+    for b in boxes:
+        blocked.update(range(b.span.start + 1, b.span.end))
+    for head, tail, _ in rels:
+        lo = min(head.span.start, tail.span.start)
+        hi = max(head.span.end, tail.span.end)
+        blocked.update(range(lo + 1, hi))
+    prefix = [0]
+    for t in doc[start:end]:
+        prefix.append(prefix[-1] + _line_chars(t.text_with_ws))
+
+    def chars(a: int, b: int) -> int:
+        return prefix[b - start] - prefix[a - start]
+
+    cuts = [c for c in range(start + 1, end) if c not in blocked]
+    lines: List[Tuple[int, int]] = []
+    line_start = start
+    while chars(line_start, end) > max_chars:
+        after = [c for c in cuts if c > line_start]
+        fitting = [c for c in after if chars(line_start, c) <= max_chars]
+        if fitting:
+            cut = fitting[-1]
+        elif after:
+            cut = after[0]  # no cut within the limit: the shortest line over it
+        else:
+            break
+        lines.append((line_start, cut))
+        line_start = cut
+    lines.append((line_start, end))
+    return lines
 
 
 def _levels(arcs: Sequence[Tuple[float, float]]) -> List[int]:
@@ -284,9 +345,14 @@ def _render_row(
 
 
 def render_doc(
-    doc: Doc, index: int = 0, *, colors: Optional[Dict[str, str]] = None, scores: bool = True
+    doc: Doc,
+    index: int = 0,
+    *,
+    colors: Optional[Dict[str, str]] = None,
+    scores: bool = True,
+    max_chars: int = MAX_LINE_CHARS,
 ) -> str:
-    """One ``<figure>`` with the SVG lines of ``doc``."""
+    """One ``<figure>`` with the SVG lines of ``doc`` (lines wrapped at ``max_chars``, see module doc)."""
     rels_all = get_relations(doc)
     spans = _drawable_spans(doc, rels_all)
     boxes = [_Box(f"d{index}-e{k}", s) for k, s in enumerate(spans)]
@@ -300,7 +366,12 @@ def render_doc(
         else:
             rels.append((head, tail, r))
     parts = [f'<figure class="doc" data-doc="{index}">']
-    for start, end in _row_ranges(doc, boxes, rels):
+    lines = [
+        line
+        for start, end in _row_ranges(doc, boxes, rels)
+        for line in _wrap(doc, start, end, boxes, rels, max_chars)
+    ]
+    for start, end in lines:
         row_boxes = [b for b in boxes if start <= b.span.start < end]
         row_rels = [t for t in rels if start <= t[0].span.start < end]
         parts.append(_render_row(doc, start, end, row_boxes, row_rels, colors, scores))
@@ -320,18 +391,23 @@ def render(
     scores: bool = True,
     jupyter: bool = False,
     lang: Optional[str] = None,
+    max_chars: int = MAX_LINE_CHARS,
 ) -> Optional[RelationsHTML]:
     """HTML of ``docs`` (a Doc or several): entities in their label colours, an arc per relation.
 
     ``colors``: entity label -> CSS colour (else displaCy's colours, else a fixed palette);
-    ``scores``: show each relation's score beside its label. Returns a complete UTF-8 page as a
+    ``scores``: show each relation's score beside its label; ``max_chars``: the longest line in
+    characters (wide CJK characters count two; 0: no wrapping), broken between tokens but never inside
+    an entity or under a relation arc. Returns a complete UTF-8 page as a
     :class:`RelationsHTML` string (shown inline by Jupyter); with ``jupyter=True`` displays it
     in the notebook and returns None.
     """
     if isinstance(docs, Doc):
         docs = [docs]
     docs = list(docs)
-    body = "".join(render_doc(doc, i, colors=colors, scores=scores) for i, doc in enumerate(docs))
+    body = "".join(
+        render_doc(doc, i, colors=colors, scores=scores, max_chars=max_chars) for i, doc in enumerate(docs)
+    )
     fragment = f'<div class="spacy-bio-rel"><style>{STYLE}</style>{body}</div>'
     lang = lang or (docs[0].lang_ if docs else "en")
     page = (
@@ -347,3 +423,51 @@ def render(
         display(HTML(fragment))
         return None
     return out
+
+
+def to_displacy(doc: Doc, title: Optional[str] = None) -> Dict[str, Any]:
+    """``doc``'s entities and relations in displaCy's manual format.
+
+    ``spacy.displacy.render(to_displacy(doc), style="ent", manual=True)`` reads ``text``, ``ents``
+    (``start``/``end`` characters, ``label``) and ``title``; ``style="dep"`` reads ``words`` (each token,
+    an entity as one word tagged with its label) and ``arcs``, one per relation between the words of its
+    arguments (``start`` < ``end`` word indices, ``label`` the relation label, ``dir`` ``"right"`` when the
+    head comes first: the arrow points at the tail). Overlapping entities are drawn as in :func:`render`
+    (the earlier, then longer, span wins); a relation whose argument is left out is not in ``arcs``.
+    """
+    rels = get_relations(doc)
+    spans = _drawable_spans(doc, rels)
+    words: List[Dict[str, str]] = []
+    word_of: Dict[Tuple[int, int, str], int] = {}
+    by_start = {s.start: s for s in spans}
+    i = 0
+    while i < len(doc):
+        span = by_start.get(i)
+        if span is None:
+            words.append({"text": doc[i].text, "tag": ""})
+            i += 1
+            continue
+        word_of[(span.start, span.end, span.label_)] = len(words)
+        words.append({"text": span.text, "tag": span.label_})
+        i = span.end
+    arcs = []
+    for r in rels:
+        head = word_of.get((r.head.start, r.head.end, r.head.label_))
+        tail = word_of.get((r.tail.start, r.tail.end, r.tail.label_))
+        if head is None or tail is None or head == tail:
+            continue
+        arcs.append(
+            {
+                "start": min(head, tail),
+                "end": max(head, tail),
+                "label": r.label,
+                "dir": "right" if head < tail else "left",
+            }
+        )
+    return {
+        "text": doc.text,
+        "ents": [{"start": s.start_char, "end": s.end_char, "label": s.label_} for s in spans],
+        "title": title,
+        "words": words,
+        "arcs": arcs,
+    }

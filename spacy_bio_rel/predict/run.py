@@ -4,7 +4,8 @@ Inputs (by suffix): ``.txt`` (one document per line; empty lines are skipped
 and counted), ``.jsonl`` (one object per line with a string ``"text"``; every
 other key is kept in the output) or ``.spacy`` (a DocBin whose Docs may carry
 entities). Outputs: ``jsonl`` records, a ``.spacy`` DocBin, or ``prodigy``
-``rel.manual`` tasks. Per record (``jsonl``)::
+``rel.manual`` tasks; OUTPUT is a ``.jsonl`` or ``.spacy`` file (other suffixes
+are refused) or ``-`` for standard output (records only). Per record (``jsonl``)::
 
     {"text": ..., "entities": [{"start", "end", "label", "text"}],
      "relations": [{"head": i, "tail": j, "label", "score"}], ...input keys}
@@ -42,6 +43,8 @@ from spacy_bio_rel.util import relation_component, require_entity_setter
 
 INPUT_SUFFIXES = (".txt", ".jsonl", ".spacy")
 FORMATS = ("jsonl", "spacy", "prodigy")
+OUTPUT_SUFFIXES = {".jsonl": "jsonl", ".spacy": "spacy"}  # suffix -> default format
+STDOUT = "-"  # OUTPUT that means standard output (jsonl or prodigy records)
 OUR_KEYS = ("text", "entities", "relations")
 
 
@@ -273,19 +276,40 @@ def doc_to_prodigy(doc: Doc, extra: Optional[Dict[str, Any]] = None) -> Dict[str
 
 
 # -- output -----------------------------------------------------------------------------
+def to_stdout(path: Union[str, Path]) -> bool:
+    """``-`` as OUTPUT: the records go to standard output."""
+    return str(path) == STDOUT
+
+
 def output_format(path: Path, fmt: Optional[str]) -> str:
-    if fmt is None:
-        return "spacy" if Path(path).suffix.lower() == ".spacy" else "jsonl"
-    if fmt not in FORMATS:
+    """The format for OUTPUT ``path``: ``.jsonl`` holds jsonl records (or prodigy tasks with ``fmt``),
+    ``.spacy`` a DocBin, ``-`` jsonl records (or prodigy tasks) on standard output; any other suffix is
+    refused, so that a name such as ``out.csv`` never silently holds JSON lines."""
+    if fmt is not None and fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    if fmt != "spacy" and Path(path).suffix.lower() == ".spacy":
+    if to_stdout(path):
+        if fmt == "spacy":
+            raise ValueError("a .spacy DocBin cannot be written to standard output ('-'): name a .spacy file")
+        return fmt or "jsonl"
+    suffix = Path(path).suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES:
         raise ValueError(
-            f"{path}: a .spacy file cannot hold {fmt} records; name it .jsonl or use --format spacy"
+            f"{path}: unknown output suffix {suffix or '(none)'!r}: name it .jsonl (records or prodigy tasks) "
+            "or .spacy (a DocBin), or pass - for standard output"
+        )
+    if fmt is None:
+        return OUTPUT_SUFFIXES[suffix]
+    if (suffix == ".spacy") != (fmt == "spacy"):
+        raise ValueError(
+            f"{path}: a {suffix} file cannot hold {fmt} output; name it "
+            f"{'.spacy' if fmt == 'spacy' else '.jsonl'} or use --format {OUTPUT_SUFFIXES[suffix]}"
         )
     return fmt
 
 
 def check_output(path: Path, overwrite: bool) -> None:
+    if to_stdout(path):
+        return
     path = Path(path)
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path} exists: choose another path or pass --overwrite")
@@ -422,12 +446,22 @@ def predict(
     report = PredictReport(skipped=summary.skipped_message(), output=str(output_path))
     sample: List[Doc] = []
     start = time.perf_counter()
-    with atomic_path(output_path) as tmp, _progress(summary.n_docs, progress) as bar:
+    stdout = to_stdout(output_path)
+    if stdout:
+        report.output = "standard output"
+    target = contextlib.nullcontext() if stdout else atomic_path(output_path)
+    with target as tmp, _progress(summary.n_docs, progress) as bar:
         docbin = DocBin(store_user_data=True) if fmt == "spacy" else None
         stream = contextlib.closing(predicted_docs(nlp, summary, batch_size=batch_size, n_process=n_process))
         # the stream is closed on errors too: the workers stop and torch's thread setting is restored
+        if stdout:
+            sink = contextlib.nullcontext(sys.stdout)
+        elif docbin is None:
+            sink = open(tmp, "w", encoding="utf-8")
+        else:
+            sink = contextlib.nullcontext()
         with (
-            open(tmp, "w", encoding="utf-8") if docbin is None else contextlib.nullcontext() as out,
+            sink as out,
             stream as pairs,
         ):
             for doc, extra in pairs:

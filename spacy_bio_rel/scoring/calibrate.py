@@ -40,7 +40,8 @@ from spacy_bio_rel.relations import relation_keys
 from spacy_bio_rel.scoring.e2e_scorer import prf
 from spacy_bio_rel.scoring.evaluate import gold_entity_examples
 from spacy_bio_rel.scoring.sweep import collect_scored
-from spacy_bio_rel.util import relation_component
+from spacy_bio_rel.util import PipelineError, relation_component
+from spacy_bio_rel.util import load_pipeline as _load_pipeline
 
 Key = Tuple  # (doc index, head chars, tail chars, label)
 
@@ -217,15 +218,11 @@ def calibrate(nlp: Language, examples, *, per_label: bool = False, component: Op
 
 
 def load_pipeline(model: Union[str, Path]) -> Language:
-    import spacy
-
-    path = Path(model)
-    if not path.exists():
-        raise CalibrationError(f"model {model} does not exist")
+    """MODEL (a folder or an installed package), with any failure as :class:`CalibrationError`."""
     try:
-        return spacy.load(path)
-    except Exception as e:  # noqa: BLE001 - any load failure is one line
-        raise CalibrationError(f"cannot load the pipeline {model}: {type(e).__name__}: {e}") from None
+        return _load_pipeline(model)
+    except PipelineError as e:
+        raise CalibrationError(str(e)) from None
 
 
 def load_examples(nlp: Language, data: Union[str, Path], component: str):
@@ -245,7 +242,7 @@ def save_pipeline(nlp: Language, output: Path, *, overwrite: bool) -> None:
     output = Path(output)
     if output.exists() and not overwrite:
         raise CalibrationError(
-            f"{output} exists: pass --overwrite to replace it (or --output to write elsewhere)"
+            f"{output} exists: pass --overwrite to replace it (or --output-dir to write elsewhere)"
         )
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.calibrate-", dir=output.parent))

@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
-import spacy
 from spacy.language import Language
 from spacy.training import Example
 
@@ -20,6 +19,7 @@ from spacy_bio_rel.candidates import OTHER
 from spacy_bio_rel.ml.featurize import unknown_unit_rate, wide_pairs
 from spacy_bio_rel.training.gold import gold_label, relation_index
 from spacy_bio_rel.training.readers import create_gold_ents_corpus
+from spacy_bio_rel.util import load_pipeline
 
 UNKNOWN_WARNING = 0.5  # warn when more than this share of the units is unknown to the model
 
@@ -80,8 +80,7 @@ def evaluate_gold_entities(
     component: str = "relation_extractor",
 ) -> Dict[str, Any]:
     """Scores of ``nlp`` on the DocBin(s) at ``data_path`` with gold entities."""
-    if not isinstance(nlp, Language):
-        nlp = spacy.load(nlp)
+    nlp = load_pipeline(nlp)
     pipe = nlp.get_pipe(component)
     examples = gold_entity_examples(nlp, data_path, component, negative_ratio, seed)
     scores = nlp.evaluate(examples)

@@ -12,7 +12,6 @@ over cut-offs on ``Relation.score`` (:mod:`.sweep`) in either setting.
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
-import spacy
 from spacy.language import Language
 from spacy.training import Example
 
@@ -28,13 +27,13 @@ from spacy_bio_rel.scoring.sweep import (
     sweep,
 )
 from spacy_bio_rel.training.readers import create_end_to_end_corpus
-from spacy_bio_rel.util import relation_component, require_entity_setter
+from spacy_bio_rel.util import load_pipeline, relation_component, require_entity_setter
 
 ENTITY_SETTINGS = ("gold", "predicted")
 
 
 def _load(nlp: Union[Language, str, Path]) -> Language:
-    return nlp if isinstance(nlp, Language) else spacy.load(nlp)
+    return load_pipeline(nlp)
 
 
 def reference_examples(nlp: Language, data_path: Union[str, Path]) -> List[Example]:

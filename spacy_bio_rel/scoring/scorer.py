@@ -4,8 +4,14 @@ A predicted relation is right when its label and both argument spans (by
 character offsets) match a gold relation; with ``directed = false`` the
 direction is ignored. Every gold relation of the reference counts in recall,
 including those the type filter or sentence boundaries made unreachable.
+
+``spacy evaluate PIPELINE DATA --spans-key rel`` builds the predicted Docs from
+the raw text, so a gold-entity pipeline (no ner before the relation component)
+sees no entities there and predicts nothing: the scorer then warns
+(:data:`NO_PREDICTED_ENTITIES`) instead of printing zeros without a word.
 """
 
+import warnings
 from collections import Counter
 from typing import Any, Dict, Iterable, Tuple
 
@@ -13,6 +19,12 @@ from spacy.training import Example
 from spacy.util import registry
 
 from spacy_bio_rel.training.gold import relation_set
+
+NO_PREDICTED_ENTITIES = (
+    "relation scores: the predicted Docs have no entities, so no relation could be predicted (spacy "
+    "evaluate builds Docs from raw text, and this pipeline sets no entities before the relation component): "
+    "use python -m spacy_bio_rel evaluate MODEL DATA for the gold-entity setting"
+)
 
 
 def _prf(tp: int, n_pred: int, n_gold: int) -> Tuple[float, float, float]:
@@ -29,7 +41,10 @@ def score_relations(examples: Iterable[Example], directed: bool = True, **kwargs
     ``spacy evaluate PIPELINE DATA --spans-key rel`` prints them.
     """
     tp, n_pred, n_gold = Counter(), Counter(), Counter()
+    predicted_ents = gold_ents = 0
     for eg in examples:
+        predicted_ents += len(eg.predicted.ents)
+        gold_ents += len(eg.reference.ents)
         gold = relation_set(eg.reference, directed)
         pred = relation_set(eg.predicted, directed)
         for key in gold:
@@ -38,6 +53,8 @@ def score_relations(examples: Iterable[Example], directed: bool = True, **kwargs
             n_pred[key[2]] += 1
             if key in gold:
                 tp[key[2]] += 1
+    if gold_ents and not predicted_ents:
+        warnings.warn(NO_PREDICTED_ENTITIES, UserWarning, stacklevel=2)
     p, r, f = _prf(sum(tp.values()), sum(n_pred.values()), sum(n_gold.values()))
     per_type = {}
     for label in sorted(set(n_gold) | set(n_pred)):

@@ -78,10 +78,23 @@ def test_cv_on_ray_gives_the_local_scores_and_resumes_only_on_matching_manifests
 
 def test_ray_options_on_the_command_line(ray_local, pool, tmp_path):
     runner = CliRunner()
-    r = runner.invoke(app, ["cv", str(CONFIG), str(pool), "-o", str(tmp_path / "c"), "--cpus-per-run", "2"])
+    r = runner.invoke(
+        app, ["cv", str(CONFIG), str(pool), "--output-dir", str(tmp_path / "c"), "--cpus-per-run", "2"]
+    )
     assert r.exit_code == 1 and "go with --engine ray" in r.output
     r = runner.invoke(
-        app, ["cv", str(CONFIG), str(pool), "-o", str(tmp_path / "c"), "--engine", "ray", "--gpu-id", "0"]
+        app,
+        [
+            "cv",
+            str(CONFIG),
+            str(pool),
+            "--output-dir",
+            str(tmp_path / "c"),
+            "--engine",
+            "ray",
+            "--gpu-id",
+            "0",
+        ],
     )
     assert r.exit_code == 1 and "--gpus-per-run" in r.output
     assert not (tmp_path / "c").exists()

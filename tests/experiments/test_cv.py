@@ -110,7 +110,7 @@ def test_evaluate_cli(pool, tmp_path):
             "cv",
             str(REPO / "configs" / "en_wordwise.cfg"),
             str(pool),
-            "-o",
+            "--output-dir",
             str(tmp_path / "c"),
             "--variants",
             "tag",
@@ -123,10 +123,10 @@ def test_evaluate_cli(pool, tmp_path):
     )
     assert r.exit_code == 0, r.output
     model = tmp_path / "c" / "runs" / "tag" / "fold0" / "model" / "model-best"
-    r = runner.invoke(app, ["evaluate", str(model), str(pool), "-o", str(tmp_path / "s.json")])
+    r = runner.invoke(app, ["evaluate", str(model), str(pool), "--report", str(tmp_path / "s.json")])
     assert r.exit_code == 0, r.output
     assert "micro  P" in r.output and json.loads((tmp_path / "s.json").read_text())["counts"]["instances"] > 0
-    r = runner.invoke(app, ["cv", "x.cfg", str(pool), "-o", str(tmp_path / "d"), "--set", "nokey"])
+    r = runner.invoke(app, ["cv", "x.cfg", str(pool), "--output-dir", str(tmp_path / "d"), "--set", "nokey"])
     assert r.exit_code != 0
 
 
@@ -160,7 +160,7 @@ def test_fold_vectors_are_learned_from_each_runs_training_part_only(tmp_path):
             "cv",
             str(REPO / "configs" / "zh_vectors.cfg"),
             str(tmp_path / "pool.spacy"),
-            "--output",
+            "--output-dir",
             str(out),
             "--lang",
             "zh",

@@ -46,7 +46,7 @@ def cv(pool, res, lang, steps, *extra):
             "cv",
             str(CONFIG),
             str(pool),
-            "-o",
+            "--output-dir",
             str(res),
             "--lang",
             lang,

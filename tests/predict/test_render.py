@@ -160,3 +160,104 @@ def test_a_relation_across_sentences_keeps_them_on_one_line(nlp_en):
     page = render(doc)
     assert page.count("<svg") == 1
     _check_every_relation_drawn_once([doc], page)
+
+
+def _long_doc(nlp, n_clauses, far=False):
+    """``n_clauses`` clauses "Anna works for Acme and ..." in one sentence, a relation in each (and with
+    ``far`` one from the first person to the last organisation)."""
+    words, ents, rels = [], [], []
+    for k in range(n_clauses):
+        at = len(words)
+        words += ["Anna", "works", "for", "Acme", "and"]
+        ents += [(at, at + 1, "PER"), (at + 3, at + 4, "ORG")]
+        rels.append((2 * k, 2 * k + 1, "Work_For"))
+    if far:
+        rels.append((0, 2 * n_clauses - 1, "Work_For"))
+    return make_doc(nlp, words, ents, rels, sent_starts=[True] + [False] * (len(words) - 1))
+
+
+def _line_texts(page):
+    """The text of every drawn line (one SVG each), entity boxes included."""
+
+    class Lines(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.lines, self._in_svg, self._in_label = [], False, False
+
+        def handle_starttag(self, tag, attrs):
+            cls = dict(attrs).get("class", "")
+            if tag == "svg":
+                self.lines.append("")
+                self._in_svg = True
+            self._in_label = cls in ("entity-label", "relation-label")
+
+        def handle_endtag(self, tag):
+            self._in_label = False
+            self._in_svg = self._in_svg and tag != "svg"
+
+        def handle_data(self, data):
+            if self._in_svg and not self._in_label:
+                self.lines[-1] += data
+
+    p = Lines()
+    p.feed(page)
+    return p.lines
+
+
+def test_a_long_sentence_wraps_between_relations(nlp_en):
+    doc = _long_doc(nlp_en, 30)  # about 750 characters in one sentence
+    page = render(doc)
+    lines = _line_texts(page)
+    assert len(lines) >= 7 and all(len(line) <= 100 for line in lines)
+    assert "".join(lines).replace(" ", "") == doc.text.replace(" ", "")
+    _check_every_relation_drawn_once([doc], page)  # every arc whole, on its line
+    assert len(_line_texts(render(doc, max_chars=0))) == 1
+    assert len(_line_texts(render(doc, max_chars=40))) > len(lines)
+
+
+def test_a_relation_across_a_long_sentence_keeps_it_on_one_line(nlp_en):
+    doc = _long_doc(nlp_en, 10, far=True)
+    page = render(doc)
+    lines = _line_texts(page)  # the stretch the far relation spans, then the trailing "and"
+    assert len(lines) == 2 and len(lines[0]) > 200 and lines[0].count("Acme") == 10
+    _check_every_relation_drawn_once([doc], page)
+
+
+def test_wide_characters_count_two():
+    from spacy.tokens import Doc, Span
+
+    chars = list("李四在深圳工作。" * 10)  # 80 characters, 160 columns
+    doc = Doc(spacy.blank("zh").vocab, words=chars, spaces=[False] * len(chars))
+    doc.ents = [Span(doc, 0, 2, "PER"), Span(doc, 3, 5, "LOC")]
+    set_relations(doc, [(doc.ents[0], doc.ents[1], "Located")])
+    lines = _line_texts(render(doc))
+    assert len(lines) == 2 and "".join(lines) == doc.text
+
+
+def test_to_displacy_renders_with_displacys_manual_styles(nlp_en):
+    from spacy import displacy
+
+    doc = make_doc(
+        nlp_en,
+        ["Anna", "Smith", "works", "for", "Acme", "in", "Paris", "."],
+        [(0, 2, "PER"), (4, 5, "ORG"), (6, 7, "LOC")],
+        [(0, 1, "Work_For"), (2, 1, "OrgBased_In")],
+    )
+    data = spacy_bio_rel.to_displacy(doc, title="doc 1")
+    assert data["text"] == doc.text and data["title"] == "doc 1"
+    assert data["ents"] == [
+        {"start": 0, "end": 10, "label": "PER"},
+        {"start": 21, "end": 25, "label": "ORG"},
+        {"start": 29, "end": 34, "label": "LOC"},
+    ]
+    assert [w["text"] for w in data["words"]] == ["Anna Smith", "works", "for", "Acme", "in", "Paris", "."]
+    assert data["words"][0]["tag"] == "PER" and data["words"][1]["tag"] == ""
+    assert data["arcs"] == [
+        {"start": 0, "end": 3, "label": "Work_For", "dir": "right"},
+        {"start": 3, "end": 5, "label": "OrgBased_In", "dir": "left"},
+    ]
+    ent_html = displacy.render(data, style="ent", manual=True)
+    assert "Anna Smith" in ent_html and "ORG" in ent_html and "doc 1" in ent_html
+    dep_svg = displacy.render(data, style="dep", manual=True)
+    assert "Work_For" in dep_svg and "OrgBased_In" in dep_svg
+    assert "to_displacy" in spacy_bio_rel.__all__

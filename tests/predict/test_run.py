@@ -126,6 +126,35 @@ def test_prodigy_tasks_read_back_to_the_same_docs(nlp, tmp_path):
     assert [view(d) for d in back] == [view(d) for d in pred]
 
 
+def _view(doc):
+    return (
+        doc.text,
+        [(e.start_char, e.end_char, e.label_) for e in doc.ents],
+        sorted(
+            (r.head.start_char, r.head.end_char, r.tail.start_char, r.tail.end_char, r.label)
+            for r in get_relations(doc)
+        ),
+    )
+
+
+def test_convert_prodigy_reads_back_the_tasks_predict_writes(model, tmp_path):
+    src = _write(tmp_path / "in.txt", TEXTS)
+    runner = CliRunner()
+    for out in ("tasks.jsonl", "pred.spacy"):
+        fmt = ["--format", "prodigy"] if out.endswith(".jsonl") else []
+        res = runner.invoke(app, ["predict", str(model), str(src), str(tmp_path / out), "-q"] + fmt)
+        assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["convert", "prodigy", str(tmp_path / "tasks.jsonl"), str(tmp_path / "back")])
+    assert res.exit_code == 0, res.output
+    vocab = spacy.blank("en").vocab
+    back = list(DocBin().from_disk(tmp_path / "back" / "tasks.spacy").get_docs(vocab))
+    pred = list(DocBin().from_disk(tmp_path / "pred.spacy").get_docs(vocab))
+    assert len(back) == len(TEXTS) and [_view(d) for d in back] == [_view(d) for d in pred]
+    assert sum(len(get_relations(d)) for d in back) >= 2
+    report = json.loads((tmp_path / "back" / "tasks.report.json").read_text(encoding="utf-8"))
+    assert report["notes"]["unannotated_task"] == len(TEXTS)
+
+
 def test_bad_input_is_a_clear_error_naming_the_line(nlp, tmp_path):
     out = tmp_path / "out.jsonl"
     cases = [

@@ -120,7 +120,7 @@ def test_cli_calibrates_and_refuses_bad_input(tmp_path):
             str(tmp_path / "model"),
             str(tmp_path / "dev.spacy"),
             "--per-label",
-            "--output",
+            "--output-dir",
             str(tmp_path / "cal"),
         ],
     )
@@ -136,15 +136,15 @@ def test_cli_calibrates_and_refuses_bad_input(tmp_path):
     assert not [p for p in tmp_path.iterdir() if ".calibrate-" in p.name]  # no temporary folder left
     for args, message in [
         (
-            [str(tmp_path / "missing"), str(tmp_path / "dev.spacy"), "-o", str(tmp_path / "x")],
+            [str(tmp_path / "missing"), str(tmp_path / "dev.spacy"), "--output-dir", str(tmp_path / "x")],
             "does not exist",
         ),
         (
-            [str(tmp_path / "model"), str(tmp_path / "norel.spacy"), "-o", str(tmp_path / "y")],
+            [str(tmp_path / "model"), str(tmp_path / "norel.spacy"), "--output-dir", str(tmp_path / "y")],
             "no gold relations",
         ),
         (
-            [str(tmp_path / "model"), str(tmp_path / "nodev.spacy"), "-o", str(tmp_path / "z")],
+            [str(tmp_path / "model"), str(tmp_path / "nodev.spacy"), "--output-dir", str(tmp_path / "z")],
             "does not exist",
         ),
     ]:

@@ -113,7 +113,7 @@ def test_evaluate_command_sweep_and_predicted_entities(model_and_dev, tmp_path):
             "--sweep",
             "--cutoffs",
             "0:1:0.5",
-            "--output",
+            "--report",
             str(tmp_path / "sweep.json"),
         ],
     )

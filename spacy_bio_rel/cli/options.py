@@ -1,0 +1,29 @@
+"""What the commands share: option help texts, the GPU switch, the error line.
+
+Option names mean one thing across the CLI: a command's main output is a
+positional OUTPUT; ``--output-dir DIR`` is a folder the command writes into;
+``--report FILE`` a JSON file of figures; ``--gpu-id N`` the GPU (-1: CPU).
+"""
+
+import typer
+
+GPU_HELP = "GPU id, -1 for CPU. A GPU needs CuPy: pip install spacy[cuda12x] (or the cuda extra that matches your CUDA)."
+REPORT_HELP = "Also write all figures to this JSON file."
+
+
+def fail(message: str) -> None:
+    """One red ``Error:`` line on stderr, exit code 1."""
+    typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code=1)
+
+
+def use_gpu(gpu_id: int) -> None:
+    """``spacy.require_gpu(gpu_id)`` for ``gpu_id >= 0``; no CuPy or no such device is one error line."""
+    if gpu_id < 0:
+        return
+    import spacy
+
+    try:
+        spacy.require_gpu(gpu_id)
+    except Exception as e:  # noqa: BLE001  (no cupy, no such device, ...)
+        fail(f"cannot use GPU {gpu_id} (--gpu-id needs CuPy: pip install spacy[cuda12x]): {e}")
