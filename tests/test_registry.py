@@ -28,6 +28,7 @@ GROUPS = {
     "scorers": "spacy_scorers",
     "optimizers": "thinc_optimizers",
     "misc": "spacy_misc",
+    "callbacks": "spacy_callbacks",
     "factories": "spacy_factories",
 }
 DECORATOR = re.compile(
