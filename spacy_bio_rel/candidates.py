@@ -28,7 +28,12 @@ Offsets = Tuple[int, int]
 @dataclass(frozen=True)
 class Candidate:
     """One candidate pair: token offsets of the sentence and both targets,
-    the targets' entity labels and their character offsets (gold matching)."""
+    the targets' entity labels and their character offsets (gold matching).
+
+    ``predicted``: in training with ``train_entities`` "predicted" or "both", a
+    pair of the entities an upstream ``ner`` predicted; its gold label needs
+    the entity types to match as well (:func:`.training.gold.gold_labels`).
+    """
 
     sent: Offsets
     head: Offsets
@@ -37,6 +42,7 @@ class Candidate:
     tail_label: str
     head_chars: Offsets = (-1, -1)
     tail_chars: Offsets = (-1, -1)
+    predicted: bool = False
 
     def type_pair(self, directed: bool) -> TypePair:
         pair = (self.head_label, self.tail_label)

@@ -20,11 +20,16 @@ class RelInput:
     """The relation model's input: Docs, the entities each Doc is read with
     (for the BIO tags: all entities of a candidate's sentence) and each Doc's
     candidate pairs. ``ents[i]`` may differ from ``docs[i].ents``: in training
-    the component passes the gold entities of the reference Docs."""
+    the component passes the gold entities of the reference Docs.
+
+    ``alt_ents`` (training with ``train_entities = "both"``): per Doc, the
+    entities the ``ner`` predicted; the candidates marked ``predicted`` are
+    read with them, the others with ``ents``."""
 
     docs: List[Doc]
     ents: List[List[Span]]
     cands: List[List[Candidate]]
+    alt_ents: Optional[List[List[Span]]] = None
 
     def __len__(self) -> int:
         return len(self.docs)

@@ -8,7 +8,8 @@ loss (:mod:`.losses`), decoding and annotation. Learned here and saved in
 ``cfg``: the relation labels and the type filter; the vocabularies belong to
 the model and are saved with it.
 
-Training reads the candidates of the REFERENCE entities (teacher forcing),
+Training reads the candidates of the REFERENCE entities (teacher forcing; the
+``train_entities`` setting adds or substitutes those the ``ner`` predicted),
 carried onto the predicted Doc by character offsets: with gold entities on
 both sides this is the paper's setting, and in a pipeline with ``ner`` the
 relation model learns from correct entities while ``ner`` is still learning.
@@ -16,6 +17,7 @@ Prediction reads the entities on the Doc (``Doc.ents``: gold, or set by an
 upstream ``ner``).
 """
 
+import dataclasses
 import math
 import warnings
 from collections import Counter
@@ -39,7 +41,13 @@ from spacy_bio_rel.ml.averages import use_torch_averages
 from spacy_bio_rel.ml.chunking import prediction_chunks
 from spacy_bio_rel.ml.threads import torch_threads
 from spacy_bio_rel.relations import Relation, set_relations
-from spacy_bio_rel.training.gold import gold_labels, learn_type_pairs, relation_index, relation_labels
+from spacy_bio_rel.training.gold import (
+    entity_types,
+    gold_labels,
+    learn_type_pairs,
+    relation_index,
+    relation_labels,
+)
 from spacy_bio_rel.training.losses import (
     CLASSIFICATION_LOSSES,
     LossSettings,
@@ -94,6 +102,7 @@ max_length = 200
         "max_candidates_per_sentence": 1000,
         "symmetric_labels": [],
         "torch_threads": 1,
+        "train_entities": "gold",
         "scorer": {"@scorers": "spacy-bio-rel.relation_scorer.v1"},
     },
     default_score_weights={"rel_micro_f": 1.0, "rel_micro_p": 0.0, "rel_micro_r": 0.0},
@@ -117,6 +126,7 @@ def make_relation_extractor(
     max_candidates_per_sentence: int,
     symmetric_labels: List[str],
     torch_threads: int,
+    train_entities: str,
     scorer: Optional[Callable],
 ) -> "RelationExtractor":
     """Relation extraction over the entity pairs of each sentence (Ye et al. 2019).
@@ -142,6 +152,17 @@ def make_relation_extractor(
         Scoring is unchanged (directed). Default [] (the paper's approach 2).
     torch_threads: torch's intra-op threads while predicting (1, the default, stays steady when other
         processes share the cores; 0 leaves torch's own setting; see ml/threads.py).
+    train_entities: the entities whose pairs the relation model trains on. "gold" (the default): the
+        reference's entities (teacher forcing). "predicted": the entities an upstream ner predicted on
+        the training Doc; "both": the union of the two pair sets (a pair with the same spans and types
+        in both counted once, as the gold pair). A predicted pair's label is the gold relation only if
+        both spans (character offsets) and both entity types match the reference, else Other. Gold
+        pairs are read with the gold entities' BIO tags, predicted pairs with the predicted ones.
+        Predicted entities exist in training only if the ner is in [training] annotating_components
+        (with a shared tok2vec, list the tok2vec too: ["tok2vec", "ner"]); initialize warns otherwise.
+        While the ner predicts nothing (early in training), "predicted" has no pairs (relation loss 0)
+        and "both" trains on the gold pairs alone. initialize learns labels, type filter, vocabularies
+        and class counts from the gold entities in every setting. See docs/encoders.md ("End to end").
     """
     return RelationExtractor(
         nlp.vocab,
@@ -162,12 +183,14 @@ def make_relation_extractor(
         max_candidates_per_sentence=max_candidates_per_sentence,
         symmetric_labels=symmetric_labels,
         torch_threads=torch_threads,
+        train_entities=train_entities,
         scorer=scorer,
     )
 
 
 Prediction = Tuple[RelInput, List[numpy.ndarray]]
 RUNTIME_SETTINGS = ("max_pairs_per_step", "max_candidates_per_sentence", "torch_threads")
+TRAIN_ENTITIES = ("gold", "predicted", "both")
 
 
 class RelationExtractor(TrainablePipe):
@@ -194,6 +217,7 @@ class RelationExtractor(TrainablePipe):
         max_candidates_per_sentence: int = 1000,
         symmetric_labels: Sequence[str] = (),
         torch_threads: int = 1,
+        train_entities: str = "gold",
         scorer: Optional[Callable] = None,
     ):
         if classification_loss not in CLASSIFICATION_LOSSES:
@@ -213,6 +237,8 @@ class RelationExtractor(TrainablePipe):
             )
         if int(torch_threads) < 0:
             raise ValueError(f"torch_threads must be 0 (torch's own setting) or more, got {torch_threads}")
+        if train_entities not in TRAIN_ENTITIES:
+            raise ValueError(f"train_entities must be one of {TRAIN_ENTITIES}, got {train_entities!r}")
         self.vocab = vocab
         self.model = model
         self.name = name
@@ -234,6 +260,7 @@ class RelationExtractor(TrainablePipe):
             "max_pairs_per_step": int(max_pairs_per_step),
             "max_candidates_per_sentence": int(max_candidates_per_sentence),
             "torch_threads": int(torch_threads),
+            "train_entities": train_entities,
             "labels": [],
             "type_pairs": [],
             "initialized": False,
@@ -317,27 +344,54 @@ class RelationExtractor(TrainablePipe):
             self._warned.add(key)
             warnings.warn(message, stacklevel=3)
 
-    def training_input(self, examples: Sequence[Example]) -> RelInput:
+    def training_input(self, examples: Sequence[Example], train_entities: Optional[str] = None) -> RelInput:
         """The model input of a training step: the predicted Docs read with the
-        reference's entities (teacher forcing) and their candidates."""
+        reference's entities (teacher forcing) and their candidates, or with
+        the predicted entities' candidates (``train_entities``, default the
+        component's setting; see :meth:`_entities_to_train_on`)."""
         docs, ents, cands = [], [], []
+        mode = train_entities or self.cfg.get("train_entities", "gold")
+        alt: List[List[Span]] = []
         symmetric = set(self.cfg.get("symmetric_labels") or ()) if self.cfg["directed"] else set()
         for eg in examples:
             doc_ents, _ = transfer_entities(eg.reference, eg.predicted)
             docs.append(eg.predicted)
-            ents.append(doc_ents)
             doc_cands = self.candidates(eg.predicted, doc_ents)
+            doc_ents, doc_cands = self._entities_to_train_on(eg.predicted, doc_ents, doc_cands, mode, alt)
+            ents.append(doc_ents)
             if symmetric:
                 doc_cands = _without_symmetric_reverses(doc_cands, relation_index(eg.reference), symmetric)
             cands.append(doc_cands)
-        return RelInput(docs, ents, cands)
+        return RelInput(docs, ents, cands, alt if mode == "both" else None)
+
+    def _entities_to_train_on(
+        self, doc: Doc, gold_ents: List[Span], gold_cands: List[Candidate], mode: str, alt: List[List[Span]]
+    ) -> Tuple[List[Span], List[Candidate]]:
+        """The entities ``doc`` is read with and its candidates under ``train_entities = mode``:
+        "gold" as given; "predicted": the pairs of ``doc.ents`` (marked ``predicted``); "both": the
+        gold pairs, then the predicted pairs that are no gold pair (same spans and types), read with
+        ``doc.ents`` (appended to ``alt``)."""
+        if mode == "gold":
+            return gold_ents, gold_cands
+        pred_ents = list(doc.ents)
+        pred_cands = [dataclasses.replace(c, predicted=True) for c in self.candidates(doc, pred_ents)]
+        if mode == "predicted":
+            return pred_ents, pred_cands
+        alt.append(pred_ents)
+        seen = {(c.head_chars, c.tail_chars, c.head_label, c.tail_label) for c in gold_cands}
+        extra = [
+            c for c in pred_cands if (c.head_chars, c.tail_chars, c.head_label, c.tail_label) not in seen
+        ]
+        return gold_ents, gold_cands + extra
 
     def _gold(self, examples: Sequence[Example], cands: Sequence[Sequence[Candidate]]) -> numpy.ndarray:
-        """Class index per candidate (len(labels) for Other), matched by character offsets."""
+        """Class index per candidate (len(labels) for Other), matched by character offsets
+        (and, for a candidate of predicted entities, by entity types)."""
         index = {label: i for i, label in enumerate(self.labels)}
         out = []
         for eg, doc_cands in zip(examples, cands):
-            for label in gold_labels(relation_index(eg.reference), doc_cands, self.cfg["directed"]):
+            types = entity_types(eg.reference) if any(c.predicted for c in doc_cands) else None
+            for label in gold_labels(relation_index(eg.reference), doc_cands, self.cfg["directed"], types):
                 if label != OTHER and label not in index:
                     raise ValueError(
                         f"Gold relation label {label!r} is unknown to '{self.name}' (labels: {list(self.labels)}). "
@@ -565,7 +619,8 @@ class RelationExtractor(TrainablePipe):
         self._type_pairs = None
         if nlp is not None:
             _check_listeners(self.model, nlp, self.name)
-        X = self.training_input(examples)
+            _warn_without_predicted_entities(nlp, self.name, self.cfg.get("train_entities", "gold"))
+        X = self.training_input(examples, train_entities="gold")
         counts = numpy.bincount(self._gold(examples, X.cands), minlength=len(self.labels) + 1)
         self.cfg["class_counts"] = {
             **{label: int(n) for label, n in zip(self.labels, counts)},
@@ -657,4 +712,41 @@ def _check_listeners(model: Model, nlp: Language, name: str) -> None:
             raise ValueError(
                 f"[components.{name}.model.tok2vec] upstream = {upstream!r}, but the pipeline has no component "
                 f"named {upstream!r} (components: {nlp.component_names}). Add it before '{name}' or fix 'upstream'."
+            )
+
+
+def _warn_without_predicted_entities(nlp: Language, name: str, mode: str) -> None:
+    """With ``train_entities`` "predicted" or "both", warn when the pipeline has components before ``name``
+    that set ``doc.ents`` but none of them is in ``[training] annotating_components``: the training Docs then
+    carry no predicted entities. (Without such a component the predicted entities can only come with the
+    training Examples themselves: no warning.) A listed ner whose tok2vec listens to an unlisted component
+    predicts from zero vectors while training: warn too."""
+    if mode == "gold" or name not in nlp.pipe_names:
+        return
+    annotating = list(nlp.config.get("training", {}).get("annotating_components") or [])
+    before = nlp.pipe_names[: nlp.pipe_names.index(name)]
+    setters = [n for n in before if "doc.ents" in nlp.get_pipe_meta(n).assigns]
+    listed = [n for n in setters if n in annotating]
+    effect = "no training pairs" if mode == "predicted" else "the gold pairs alone"
+    if setters and not listed:
+        warnings.warn(
+            f"'{name}': train_entities = {mode!r}, but no component that sets doc.ents before it "
+            f"({setters}) is in [training] annotating_components ({annotating}): the training Docs "
+            f"carry no predicted entities and the relation model gets {effect}. Set e.g. "
+            f'--training.annotating_components \'["tok2vec","ner"]\'.'
+        )
+        return
+    for setter in listed:
+        pipe_model = getattr(nlp.get_pipe(setter), "model", None)
+        upstream = (
+            {getattr(node, "upstream_name", None) for node in pipe_model.walk()}
+            if pipe_model is not None
+            else set()
+        )
+        missing = sorted(u for u in upstream - {None, "*"} if u not in annotating)
+        if missing:
+            warnings.warn(
+                f"'{name}': train_entities = {mode!r} and '{setter}' is in [training] annotating_components, "
+                f"but the component it listens to ({missing}) is not: while training, '{setter}' predicts from "
+                f"zero vectors. List it too, e.g. annotating_components = {missing + annotating}."
             )

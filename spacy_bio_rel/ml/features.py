@@ -236,11 +236,13 @@ class Featurizer:
         docs: Sequence[Doc],
         cands: Sequence[Sequence[Candidate]],
         ents: Optional[Sequence[Sequence[Span]]] = None,
+        alt_ents: Optional[Sequence[Sequence[Span]]] = None,
     ) -> RelBatch:
         """Arrays for ``cands[i]`` (candidates of ``docs[i]``), pairs in order.
 
         ``ents[i]``: the entities ``docs[i]`` is read with (BIO tags); default
-        its ``doc.ents``.
+        its ``doc.ents``. ``alt_ents[i]``: a second reading, for the candidates
+        marked ``predicted`` (training on gold and predicted entities at once).
         """
         offsets = numpy.cumsum([0] + [len(d) for d in docs])
         cache: Dict[Tuple[int, Offsets], SentenceFeatures] = {}
@@ -253,13 +255,17 @@ class Featurizer:
         for d, (doc, doc_cands) in enumerate(zip(docs, cands)):
             doc_ents = (doc.ents if ents is None else ents[d]) if doc_cands else ()
             starts = [e.start for e in doc_ents]  # ascending: Doc.ents do not overlap
+            readings = {False: (doc_ents, starts)}
+            if alt_ents is not None and doc_cands:
+                readings[True] = (alt_ents[d], [e.start for e in alt_ents[d]])
             for c in doc_cands:
-                key = (d, c.sent)
+                alt = c.predicted and alt_ents is not None
+                key = (d, c.sent, alt)
                 feats = cache.get(key)
                 if feats is None:
-                    in_sent = doc_ents[
-                        bisect.bisect_left(starts, c.sent[0]) : bisect.bisect_left(starts, c.sent[1])
-                    ]
+                    sent_ents, sent_starts = readings[alt]
+                    first, last = (bisect.bisect_left(sent_starts, i) for i in c.sent)
+                    in_sent = sent_ents[first:last]
                     feats = featurize_sentence(
                         doc,
                         c.sent,
@@ -273,7 +279,7 @@ class Featurizer:
                     cache[key] = feats
                 u1, u2 = feats.ents[c.head], feats.ents[c.tail]
                 pieces = crop_window(len(feats.units), u1, u2, self.max_length)
-                wkey = (d, c.sent, pieces)
+                wkey = (d, c.sent, alt, pieces)
                 w = windows.get(wkey)
                 if w is None:
                     w = windows[wkey] = len(win_arrays)

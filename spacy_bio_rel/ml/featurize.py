@@ -90,7 +90,7 @@ def featurizer_of(model: Model) -> Featurizer:
 
 
 def forward(model: Model[RelInput, RelBatch], X: RelInput, is_train: bool):
-    batch = featurizer_of(model)(X.docs, X.cands, X.ents)
+    batch = featurizer_of(model)(X.docs, X.cands, X.ents, X.alt_ents)
     return batch, lambda dY: X
 
 
@@ -102,7 +102,8 @@ def init(model: Model[RelInput, RelBatch], X: Optional[RelInput] = None, Y=None)
     cfg: FeaturizeSettings = model.attrs["config"]
     counts = count_units(X.docs, sentence_bounds, cfg.granularity, cfg.lowercase)
     model.attrs["units"] = UnitVocab.build(counts, cfg.min_freq).strings
-    model.attrs["entity_labels"] = sorted({e.label_ for ents in X.ents for e in ents})
+    readings = X.ents + (X.alt_ents or [])
+    model.attrs["entity_labels"] = sorted({e.label_ for ents in readings for e in ents})
 
 
 def vocab_sizes(model: Model) -> Tuple[int, int]:

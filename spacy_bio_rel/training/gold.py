@@ -9,6 +9,10 @@ re-tokenised predicted Doc still finds its gold relation on the reference.
 * :func:`relation_index`: ``{(head_chars, tail_chars): label}`` of a Doc.
 * :func:`gold_label`: the label of a candidate (``OTHER`` if none); with
   ``directed = false`` a relation annotated in either direction counts.
+* :func:`entity_types`: ``{chars: label}`` of a Doc's entities; with it,
+  :func:`gold_labels` gives a candidate built on PREDICTED entities
+  (``Candidate.predicted``) its gold label only if both arguments' types match
+  the reference's too (gold candidates match by offsets alone).
 * :func:`learn_type_pairs`: the type filter (entity-type combinations of the
   positive instances).
 * :func:`count_candidates`: candidate counts before and after the filter.
@@ -44,8 +48,33 @@ def gold_label(index: RelationIndex, cand: Candidate, directed: bool) -> str:
     return OTHER if label is None else label
 
 
-def gold_labels(index: RelationIndex, cands: Sequence[Candidate], directed: bool) -> List[str]:
-    return [gold_label(index, c, directed) for c in cands]
+def entity_types(doc: Doc) -> Dict[CharOffsets, str]:
+    """The entity type of each entity of ``doc``, keyed by its character offsets."""
+    return {(e.start_char, e.end_char): e.label_ for e in doc.ents}
+
+
+def gold_labels(
+    index: RelationIndex,
+    cands: Sequence[Candidate],
+    directed: bool,
+    types: Optional[Dict[CharOffsets, str]] = None,
+) -> List[str]:
+    """Gold label per candidate. ``types`` (:func:`entity_types` of the
+    reference): a candidate marked ``predicted`` is the gold relation only if
+    both its spans AND both its entity types match the reference exactly,
+    else ``OTHER``. Without ``types``, or for unmarked candidates, spans alone."""
+    out = []
+    for c in cands:
+        label = gold_label(index, c, directed)
+        if (
+            label != OTHER
+            and c.predicted
+            and types is not None
+            and (types.get(c.head_chars) != c.head_label or types.get(c.tail_chars) != c.tail_label)
+        ):
+            label = OTHER
+        out.append(label)
+    return out
 
 
 def learn_type_pairs(docs: Iterable[Doc], directed: bool) -> Set[TypePair]:

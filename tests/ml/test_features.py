@@ -13,8 +13,8 @@ from spacy_bio_rel.ml.features import (
     UnitVocab,
     bio_tags,
     crop_window,
-    window_span,
     featurize_sentence,
+    window_span,
 )
 
 
