@@ -224,6 +224,8 @@ def forward(model: Model[RelInput, RelScores], X: RelInput, is_train: bool):
 
         return scores, backprop
 
+    if not is_train:
+        _require_upstream_output(model.get_ref("tok2vec"), X.docs)
     vectors, backprop_tok2vec = model.get_ref("tok2vec")(X.docs, is_train)
     width = model.attrs["tok2vec_width"]
     for doc, v in zip(X.docs, vectors):
@@ -266,6 +268,30 @@ def init(model: Model[RelInput, RelScores], X: Optional[RelInput] = None, Y=None
     n_units, n_tags = vocab_sizes(model.get_ref("featurize"))
     n_out = model.get_dim("nO") if model.has_dim("nO") is True else 1
     torch_module(model).resize(n_units, n_tags, max(1, n_out))
+
+
+def _require_upstream_output(tok2vec: Model, docs) -> None:
+    """A listener that predicts reads its upstream's output from the Docs (``doc.tensor`` for a
+    tok2vec, ``doc._.trf_data`` for a transformer) and reads zeros when there is none: refuse
+    instead, since the scores would be meaningless."""
+    for node in tok2vec.walk():
+        upstream = getattr(node, "upstream_name", None)
+        if upstream is None:
+            continue
+        for doc in docs:
+            if not len(doc):
+                continue
+            if node.name == "transformer-listener":
+                missing = not doc.has_extension("trf_data") or doc._.trf_data is None
+            else:
+                missing = doc.tensor is None or doc.tensor.size == 0
+            if missing:
+                raise ValueError(
+                    f"The relation model listens to the component '{upstream}', but the Docs carry no output "
+                    f"of it: '{upstream}' did not run (disabled with select_pipes / exclude, or removed). "
+                    f"Run the pipeline with '{upstream}' enabled before the relation extractor."
+                )
+            break
 
 
 def _require_static_vectors(tok2vec: Model, vocab) -> None:

@@ -104,6 +104,11 @@ def test_tok2vec_listener_gets_gradients_from_the_relation_model(tmp_path):
     doc2 = make_doc(loaded, ["Hana", "works", "for", "Acme", "."], [(0, 1, "PER"), (3, 4, "ORG")])
     b = loaded.get_pipe("relation_extractor").predict([loaded.get_pipe("tok2vec")(doc2)])[1][0]
     assert (abs(a - b) < 1e-5).all()
+    # with its encoder switched off, the listener would read zeros: a clear error instead
+    doc3 = make_doc(loaded, ["Hana", "works", "for", "Acme", "."], [(0, 1, "PER"), (3, 4, "ORG")])
+    with loaded.select_pipes(disable=["tok2vec"]):
+        with pytest.raises(ValueError, match="listens to the component 'tok2vec'.*did not run"):
+            loaded(doc3)
 
 
 def test_listener_without_its_upstream_is_a_clear_error():
@@ -216,6 +221,11 @@ def test_transformer_listener_charwise_with_a_tiny_random_bert(tmp_path):
         t.is_sent_start = False
     out = nlp(doc)
     assert all(r.head.text in ("李四", "深圳") for r in out._.relations)
+    doc2 = nlp.make_doc("李四在深圳工作。")
+    doc2.ents = [doc2.char_span(0, 2, "PER"), doc2.char_span(3, 5, "LOC")]
+    with nlp.select_pipes(disable=["transformer"]):
+        with pytest.raises(ValueError, match="listens to the component 'transformer'.*did not run"):
+            nlp(doc2)
 
 
 def test_minilm_config_trains_when_the_package_is_installed(tmp_path):
