@@ -17,6 +17,7 @@ upstream ``ner``).
 """
 
 import math
+import warnings
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy
@@ -30,7 +31,13 @@ from spacy.training.example import validate_examples, validate_get_examples
 from spacy.vocab import Vocab
 from thinc.api import Model, Optimizer
 
-from spacy_bio_rel.candidates import OTHER, Candidate, iter_candidates, transfer_entities
+from spacy_bio_rel.candidates import (
+    OTHER,
+    Candidate,
+    iter_candidates,
+    runs_across_sentences,
+    transfer_entities,
+)
 from spacy_bio_rel.data_classes import RelInput, RelScores
 from spacy_bio_rel.ml.architectures import check_loaded_model
 from spacy_bio_rel.ml.averages import use_torch_averages
@@ -91,6 +98,7 @@ max_length = 200
         "max_pairs_per_step": 1024,
         "symmetric_labels": [],
         "torch_threads": 1,
+        "entity_label_map": {},
         "scorer": {"@scorers": "spacy-bio-rel.relation_scorer.v1"},
     },
     default_score_weights={"rel_micro_f": 1.0, "rel_micro_p": 0.0, "rel_micro_r": 0.0},
@@ -113,6 +121,7 @@ def make_relation_extractor(
     max_pairs_per_step: int,
     symmetric_labels: List[str],
     torch_threads: int,
+    entity_label_map: Dict[str, str],
     scorer: Optional[Callable],
 ) -> "RelationExtractor":
     """Relation extraction over the entity pairs of each sentence (Ye et al. 2019).
@@ -135,6 +144,13 @@ def make_relation_extractor(
         Scoring is unchanged (directed). Default [] (the paper's approach 2).
     torch_threads: torch's intra-op threads while predicting (1, the default, stays steady when other
         processes share the cores; 0 leaves torch's own setting; see ml/threads.py).
+    entity_label_map: entity label -> the label the model reads it as, e.g. {"PERSON": "Peop",
+        "ORG": "Org", "GPE": "Loc"} for an upstream ner or entity_ruler whose label names differ from
+        the training data's. Applied to every entity the component reads (candidates, type filter, BIO
+        tags; in training too); labels not in the map are read as they are. The relations set on the
+        Doc point at the Doc's own spans, with their own labels. A setting of how to run: the config
+        given at load time wins over the saved one. Default {} (labels as they are). When no entity of
+        a batch has a label the model knows, the component warns once (docs/robustness.md).
     """
     return RelationExtractor(
         nlp.vocab,
@@ -154,12 +170,13 @@ def make_relation_extractor(
         max_pairs_per_step=max_pairs_per_step,
         symmetric_labels=symmetric_labels,
         torch_threads=torch_threads,
+        entity_label_map=entity_label_map,
         scorer=scorer,
     )
 
 
 Prediction = Tuple[RelInput, List[numpy.ndarray]]
-RUNTIME_SETTINGS = ("max_pairs_per_step", "torch_threads")
+RUNTIME_SETTINGS = ("max_pairs_per_step", "torch_threads", "entity_label_map")
 
 
 class RelationExtractor(TrainablePipe):
@@ -185,6 +202,7 @@ class RelationExtractor(TrainablePipe):
         max_pairs_per_step: int,
         symmetric_labels: Sequence[str] = (),
         torch_threads: int = 1,
+        entity_label_map: Optional[Dict[str, str]] = None,
         scorer: Optional[Callable] = None,
     ):
         if classification_loss not in CLASSIFICATION_LOSSES:
@@ -200,6 +218,14 @@ class RelationExtractor(TrainablePipe):
             )
         if int(torch_threads) < 0:
             raise ValueError(f"torch_threads must be 0 (torch's own setting) or more, got {torch_threads}")
+        entity_label_map = dict(entity_label_map or {})
+        if not all(
+            isinstance(k, str) and isinstance(v, str) and k and v for k, v in entity_label_map.items()
+        ):
+            raise ValueError(
+                "entity_label_map must map entity labels to entity labels (non-empty strings), "
+                f"got {entity_label_map!r}"
+            )
         self.vocab = vocab
         self.model = model
         self.name = name
@@ -220,11 +246,13 @@ class RelationExtractor(TrainablePipe):
             "symmetric_labels": sorted(set(symmetric_labels)),
             "max_pairs_per_step": int(max_pairs_per_step),
             "torch_threads": int(torch_threads),
+            "entity_label_map": entity_label_map,
             "labels": [],
             "type_pairs": [],
             "initialized": False,
         }
         self._type_pairs = None
+        self._warned: set = set()  # the warnings this instance gave (each once)
 
     # -- learned state ----------------------------------------------------------
     @property
@@ -267,9 +295,64 @@ class RelationExtractor(TrainablePipe):
             )
 
     # -- candidates and gold ----------------------------------------------------
+    def read_entities(self, doc: Doc, ents: Optional[Sequence[Span]] = None) -> List[Span]:
+        """The entities as the model reads them: ``ents`` (default ``doc.ents``) with their labels
+        mapped through ``entity_label_map`` (copies of the spans when the map changes a label)."""
+        ents = list(doc.ents if ents is None else ents)
+        label_map = self.cfg.get("entity_label_map")
+        if not label_map or not any(e.label_ in label_map for e in ents):
+            return ents
+        return [
+            Span(doc, e.start, e.end, label=label_map[e.label_]) if e.label_ in label_map else e for e in ents
+        ]
+
+    def known_entity_labels(self) -> List[str]:
+        """The entity labels of the learned type filter (the only ones that give candidates)."""
+        return sorted({label for pair in self.cfg["type_pairs"] for label in pair})
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            warnings.warn(message, UserWarning, stacklevel=3)
+
+    def _check_sentences(self, docs: Sequence[Doc]) -> None:
+        """Warn once when a Doc without sentence boundaries holds more than one sentence
+        (:func:`~.candidates.runs_across_sentences`): its entities would be paired across them."""
+        if "sentences" in self._warned:
+            return
+        for doc in docs:
+            if runs_across_sentences(doc):
+                self._warn_once(
+                    "sentences",
+                    f"'{self.name}': a Doc has no sentence boundaries but more than one sentence "
+                    f"({_excerpt(doc.text)!r}), so it is read as one sentence and its entities are paired "
+                    "across sentences. Add a 'sentencizer' (or a parser) before it: "
+                    f"nlp.add_pipe('sentencizer', before='{self.name}').",
+                )
+                return
+
+    def _check_entity_labels(self, docs: Sequence[Doc], ents: Sequence[Sequence[Span]]) -> None:
+        """Warn once when the entities of a batch have none of the labels the model knows."""
+        if "labels" in self._warned:
+            return
+        seen = {e.label_ for doc_ents in ents for e in doc_ents}
+        known = self.known_entity_labels()
+        if not seen or not known or seen & set(known):
+            return
+        own = sorted({e.label_ for doc in docs for e in doc.ents})
+        mapped = f" (read through entity_label_map as {sorted(seen)})" if own != sorted(seen) else ""
+        self._warn_once(
+            "labels",
+            f"'{self.name}': none of the entity labels of this batch, {own}{mapped}, is one the model was "
+            f"trained on, {known}, so it finds no candidate pairs. Map them to the model's labels with the "
+            f"setting [components.{self.name}] entity_label_map (e.g. "
+            '{"PERSON": "Peop", "ORG": "Org", "GPE": "Loc"} for spaCy\'s English ner and CoNLL04 labels; '
+            "docs/robustness.md).",
+        )
+
     def candidates(self, doc: Doc, ents: Optional[Sequence[Span]] = None) -> List[Candidate]:
-        """Candidate pairs of ``doc`` (entities ``ents``, default ``doc.ents``)
-        that pass the learned type filter.
+        """Candidate pairs of ``doc`` that pass the learned type filter: of the entities ``ents`` as
+        given (read as they are), by default of ``doc.ents`` read through ``entity_label_map``.
 
         Pairs listed under ``doc.user_data["spacy_bio_rel.skip_pairs"]`` (as
         ``[head_start, head_end, tail_start, tail_end]``, set by the reader's
@@ -278,6 +361,8 @@ class RelationExtractor(TrainablePipe):
         if self._type_pairs is None:
             self._type_pairs = {tuple(p) for p in self.cfg["type_pairs"]}
         directed = self.cfg["directed"]
+        if ents is None:
+            ents = self.read_entities(doc)
         cands = [c for c in iter_candidates(doc, directed, ents) if c.type_pair(directed) in self._type_pairs]
         skip = doc.user_data.get(SKIP_PAIRS_KEY)
         if skip:
@@ -292,12 +377,14 @@ class RelationExtractor(TrainablePipe):
         symmetric = set(self.cfg.get("symmetric_labels") or ()) if self.cfg["directed"] else set()
         for eg in examples:
             doc_ents, _ = transfer_entities(eg.reference, eg.predicted)
+            doc_ents = self.read_entities(eg.predicted, doc_ents)
             docs.append(eg.predicted)
             ents.append(doc_ents)
             doc_cands = self.candidates(eg.predicted, doc_ents)
             if symmetric:
                 doc_cands = _without_symmetric_reverses(doc_cands, relation_index(eg.reference), symmetric)
             cands.append(doc_cands)
+        self._check_sentences(docs)
         return RelInput(docs, ents, cands)
 
     def _gold(self, examples: Sequence[Example], cands: Sequence[Sequence[Candidate]]) -> numpy.ndarray:
@@ -330,7 +417,9 @@ class RelationExtractor(TrainablePipe):
         """Class scores (pairs, outputs) of the candidates of each Doc."""
         docs = list(docs)
         self._require_initialized()
-        ents = [list(doc.ents) for doc in docs]
+        ents = [self.read_entities(doc) for doc in docs]
+        self._check_entity_labels(docs, ents)
+        self._check_sentences(docs)
         X = RelInput(docs, ents, [self.candidates(doc, e) for doc, e in zip(docs, ents)])
         parts: List[List[numpy.ndarray]] = [[] for _ in docs]
         with torch_threads(self.cfg.get("torch_threads", 1)):
@@ -406,10 +495,11 @@ class RelationExtractor(TrainablePipe):
         for doc, cands, doc_scores in zip(docs, X.cands, scores):
             best, conf = self.decode(doc_scores, thresholds)
             rels = []
+            own = {(e.start, e.end): e.label_ for e in doc.ents}  # the Doc's labels, not the mapped ones
             for c, b, s in zip(cands, best, conf):
                 if b < C:
-                    head = Span(doc, c.head[0], c.head[1], label=c.head_label)
-                    tail = Span(doc, c.tail[0], c.tail[1], label=c.tail_label)
+                    head = Span(doc, c.head[0], c.head[1], label=own.get(c.head, c.head_label))
+                    tail = Span(doc, c.tail[0], c.tail[1], label=own.get(c.tail, c.tail_label))
                     rels.append(Relation(head, tail, self.labels[b], float(s)))
             symmetric = self.cfg.get("symmetric_labels") if self.cfg["directed"] else None
             set_relations(doc, _one_order(rels, set(symmetric)) if symmetric else rels)
@@ -520,7 +610,11 @@ class RelationExtractor(TrainablePipe):
                 f"'{self.name}': symmetric_labels {sorted(unknown)} are not relation labels of the "
                 f"training data (labels: {self.cfg['labels']})"
             )
-        pairs = learn_type_pairs(refs, self.cfg["directed"])
+        pairs = _mapped_type_pairs(
+            learn_type_pairs(refs, self.cfg["directed"]),
+            self.cfg.get("entity_label_map"),
+            self.cfg["directed"],
+        )
         if found and not pairs:
             n_ents = sum(len(d.ents) for d in refs)
             raise ValueError(
@@ -588,6 +682,19 @@ class RelationExtractor(TrainablePipe):
         }
         util.from_bytes(bytes_data, deserialize, exclude)
         return self
+
+
+def _excerpt(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[:n] + "..."
+
+
+def _mapped_type_pairs(pairs, label_map, directed: bool):
+    """The type pairs learned from the reference entities, with their labels read through
+    ``entity_label_map`` (as the candidates read them)."""
+    if not label_map:
+        return pairs
+    mapped = {(label_map.get(a, a), label_map.get(b, b)) for a, b in pairs}
+    return mapped if directed else {tuple(sorted(p)) for p in mapped}
 
 
 def _without_symmetric_reverses(cands: List[Candidate], index, symmetric) -> List[Candidate]:
