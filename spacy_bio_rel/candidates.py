@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from spacy.attrs import IDX
+from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc, Span
 
 OTHER = "Other"
@@ -131,3 +132,22 @@ def cap_per_sentence(cands: List[Candidate], cap: int) -> Tuple[List[Candidate],
     for ix in by_sent.values():
         keep.update(sorted(ix, key=lambda i: (pair_distance(cands[i]), i))[:cap])
     return [c for i, c in enumerate(cands) if i in keep], len(cands) - len(keep)
+
+
+SENTENCE_FINAL = frozenset(Sentencizer.default_punct_chars)
+
+
+def runs_across_sentences(doc: Doc) -> bool:
+    """Whether ``doc`` has no sentence boundaries but more than one sentence: a token made of
+    sentence-final punctuation (the characters of spaCy's ``sentencizer``, e.g. ``.!?。！？``) is
+    followed by a token that is neither punctuation nor whitespace, where the ``sentencizer``
+    would start a new sentence. Tokens such as ``Mr.`` or ``3.5`` end no sentence."""
+    if len(doc) < 2 or doc.has_annotation("SENT_START"):
+        return False
+    seen_end = False
+    for token in doc:
+        if seen_end and not token.is_punct and not token.is_space:
+            return True
+        if token.text and all(c in SENTENCE_FINAL for c in token.text):
+            seen_end = True
+    return False

@@ -34,7 +34,14 @@ from spacy.training.example import validate_examples, validate_get_examples
 from spacy.vocab import Vocab
 from thinc.api import Model, Optimizer
 
-from spacy_bio_rel.candidates import OTHER, Candidate, cap_per_sentence, iter_candidates, transfer_entities
+from spacy_bio_rel.candidates import (
+    OTHER,
+    Candidate,
+    cap_per_sentence,
+    iter_candidates,
+    runs_across_sentences,
+    transfer_entities,
+)
 from spacy_bio_rel.data_classes import RelInput, RelScores
 from spacy_bio_rel.ml.architectures import check_loaded_model
 from spacy_bio_rel.ml.averages import use_torch_averages
@@ -103,6 +110,7 @@ max_length = 200
         "symmetric_labels": [],
         "torch_threads": 1,
         "train_entities": "gold",
+        "entity_label_map": {},
         "scorer": {"@scorers": "spacy-bio-rel.relation_scorer.v1"},
     },
     default_score_weights={"rel_micro_f": 1.0, "rel_micro_p": 0.0, "rel_micro_r": 0.0},
@@ -127,6 +135,7 @@ def make_relation_extractor(
     symmetric_labels: List[str],
     torch_threads: int,
     train_entities: str,
+    entity_label_map: Dict[str, str],
     scorer: Optional[Callable],
 ) -> "RelationExtractor":
     """Relation extraction over the entity pairs of each sentence (Ye et al. 2019).
@@ -163,6 +172,13 @@ def make_relation_extractor(
         While the ner predicts nothing (early in training), "predicted" has no pairs (relation loss 0)
         and "both" trains on the gold pairs alone. initialize learns labels, type filter, vocabularies
         and class counts from the gold entities in every setting. See docs/encoders.md ("End to end").
+    entity_label_map: entity label -> the label the model reads it as, e.g. {"PERSON": "Peop",
+        "ORG": "Org", "GPE": "Loc"} for an upstream ner or entity_ruler whose label names differ from
+        the training data's. Applied to every entity the component reads (candidates, type filter, BIO
+        tags; in training too); labels not in the map are read as they are. The relations set on the
+        Doc point at the Doc's own spans, with their own labels. A setting of how to run: the config
+        given at load time wins over the saved one. Default {} (labels as they are). When no entity of
+        a batch has a label the model knows, the component warns once (docs/robustness.md).
     """
     return RelationExtractor(
         nlp.vocab,
@@ -184,12 +200,13 @@ def make_relation_extractor(
         symmetric_labels=symmetric_labels,
         torch_threads=torch_threads,
         train_entities=train_entities,
+        entity_label_map=entity_label_map,
         scorer=scorer,
     )
 
 
 Prediction = Tuple[RelInput, List[numpy.ndarray]]
-RUNTIME_SETTINGS = ("max_pairs_per_step", "max_candidates_per_sentence", "torch_threads")
+RUNTIME_SETTINGS = ("max_pairs_per_step", "max_candidates_per_sentence", "torch_threads", "entity_label_map")
 TRAIN_ENTITIES = ("gold", "predicted", "both")
 
 
@@ -218,6 +235,7 @@ class RelationExtractor(TrainablePipe):
         symmetric_labels: Sequence[str] = (),
         torch_threads: int = 1,
         train_entities: str = "gold",
+        entity_label_map: Optional[Dict[str, str]] = None,
         scorer: Optional[Callable] = None,
     ):
         if classification_loss not in CLASSIFICATION_LOSSES:
@@ -239,6 +257,14 @@ class RelationExtractor(TrainablePipe):
             raise ValueError(f"torch_threads must be 0 (torch's own setting) or more, got {torch_threads}")
         if train_entities not in TRAIN_ENTITIES:
             raise ValueError(f"train_entities must be one of {TRAIN_ENTITIES}, got {train_entities!r}")
+        entity_label_map = dict(entity_label_map or {})
+        if not all(
+            isinstance(k, str) and isinstance(v, str) and k and v for k, v in entity_label_map.items()
+        ):
+            raise ValueError(
+                "entity_label_map must map entity labels to entity labels (non-empty strings), "
+                f"got {entity_label_map!r}"
+            )
         self.vocab = vocab
         self.model = model
         self.name = name
@@ -261,13 +287,14 @@ class RelationExtractor(TrainablePipe):
             "max_candidates_per_sentence": int(max_candidates_per_sentence),
             "torch_threads": int(torch_threads),
             "train_entities": train_entities,
+            "entity_label_map": entity_label_map,
             "labels": [],
             "type_pairs": [],
             "initialized": False,
         }
         self._type_pairs = None
         self.skipped: Counter = Counter()  # candidates left out, by reason (see candidates())
-        self._warned: set = set()
+        self._warned: set = set()  # the warnings this instance gave (each once)
 
     # -- learned state ----------------------------------------------------------
     @property
@@ -310,9 +337,64 @@ class RelationExtractor(TrainablePipe):
             )
 
     # -- candidates and gold ----------------------------------------------------
+    def read_entities(self, doc: Doc, ents: Optional[Sequence[Span]] = None) -> List[Span]:
+        """The entities as the model reads them: ``ents`` (default ``doc.ents``) with their labels
+        mapped through ``entity_label_map`` (copies of the spans when the map changes a label)."""
+        ents = list(doc.ents if ents is None else ents)
+        label_map = self.cfg.get("entity_label_map")
+        if not label_map or not any(e.label_ in label_map for e in ents):
+            return ents
+        return [
+            Span(doc, e.start, e.end, label=label_map[e.label_]) if e.label_ in label_map else e for e in ents
+        ]
+
+    def known_entity_labels(self) -> List[str]:
+        """The entity labels of the learned type filter (the only ones that give candidates)."""
+        return sorted({label for pair in self.cfg["type_pairs"] for label in pair})
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            warnings.warn(message, UserWarning, stacklevel=3)
+
+    def _check_sentences(self, docs: Sequence[Doc]) -> None:
+        """Warn once when a Doc without sentence boundaries holds more than one sentence
+        (:func:`~.candidates.runs_across_sentences`): its entities would be paired across them."""
+        if "sentences" in self._warned:
+            return
+        for doc in docs:
+            if runs_across_sentences(doc):
+                self._warn_once(
+                    "sentences",
+                    f"'{self.name}': a Doc has no sentence boundaries but more than one sentence "
+                    f"({_excerpt(doc.text)!r}), so it is read as one sentence and its entities are paired "
+                    "across sentences. Add a 'sentencizer' (or a parser) before it: "
+                    f"nlp.add_pipe('sentencizer', before='{self.name}').",
+                )
+                return
+
+    def _check_entity_labels(self, docs: Sequence[Doc], ents: Sequence[Sequence[Span]]) -> None:
+        """Warn once when the entities of a batch have none of the labels the model knows."""
+        if "labels" in self._warned:
+            return
+        seen = {e.label_ for doc_ents in ents for e in doc_ents}
+        known = self.known_entity_labels()
+        if not seen or not known or seen & set(known):
+            return
+        own = sorted({e.label_ for doc in docs for e in doc.ents})
+        mapped = f" (read through entity_label_map as {sorted(seen)})" if own != sorted(seen) else ""
+        self._warn_once(
+            "labels",
+            f"'{self.name}': none of the entity labels of this batch, {own}{mapped}, is one the model was "
+            f"trained on, {known}, so it finds no candidate pairs. Map them to the model's labels with the "
+            f"setting [components.{self.name}] entity_label_map (e.g. "
+            '{"PERSON": "Peop", "ORG": "Org", "GPE": "Loc"} for spaCy\'s English ner and CoNLL04 labels; '
+            "docs/robustness.md).",
+        )
+
     def candidates(self, doc: Doc, ents: Optional[Sequence[Span]] = None) -> List[Candidate]:
-        """Candidate pairs of ``doc`` (entities ``ents``, default ``doc.ents``)
-        that pass the learned type filter.
+        """Candidate pairs of ``doc`` that pass the learned type filter: of the entities ``ents`` as
+        given (read as they are), by default of ``doc.ents`` read through ``entity_label_map``.
 
         Pairs listed under ``doc.user_data["spacy_bio_rel.skip_pairs"]`` (as
         ``[head_start, head_end, tail_start, tail_end]``, set by the reader's
@@ -321,6 +403,8 @@ class RelationExtractor(TrainablePipe):
         if self._type_pairs is None:
             self._type_pairs = {tuple(p) for p in self.cfg["type_pairs"]}
         directed = self.cfg["directed"]
+        if ents is None:
+            ents = self.read_entities(doc)
         cands = [c for c in iter_candidates(doc, directed, ents) if c.type_pair(directed) in self._type_pairs]
         skip = doc.user_data.get(SKIP_PAIRS_KEY)
         if skip:
@@ -339,11 +423,6 @@ class RelationExtractor(TrainablePipe):
                 )
         return cands
 
-    def _warn_once(self, key: str, message: str) -> None:
-        if key not in self._warned:
-            self._warned.add(key)
-            warnings.warn(message, stacklevel=3)
-
     def training_input(self, examples: Sequence[Example], train_entities: Optional[str] = None) -> RelInput:
         """The model input of a training step: the predicted Docs read with the
         reference's entities (teacher forcing) and their candidates, or with
@@ -355,6 +434,7 @@ class RelationExtractor(TrainablePipe):
         symmetric = set(self.cfg.get("symmetric_labels") or ()) if self.cfg["directed"] else set()
         for eg in examples:
             doc_ents, _ = transfer_entities(eg.reference, eg.predicted)
+            doc_ents = self.read_entities(eg.predicted, doc_ents)
             docs.append(eg.predicted)
             doc_cands = self.candidates(eg.predicted, doc_ents)
             doc_ents, doc_cands = self._entities_to_train_on(eg.predicted, doc_ents, doc_cands, mode, alt)
@@ -362,6 +442,7 @@ class RelationExtractor(TrainablePipe):
             if symmetric:
                 doc_cands = _without_symmetric_reverses(doc_cands, relation_index(eg.reference), symmetric)
             cands.append(doc_cands)
+        self._check_sentences(docs)
         return RelInput(docs, ents, cands, alt if mode == "both" else None)
 
     def _entities_to_train_on(
@@ -416,7 +497,9 @@ class RelationExtractor(TrainablePipe):
         """Class scores (pairs, outputs) of the candidates of each Doc."""
         docs = list(docs)
         self._require_initialized()
-        ents = [list(doc.ents) for doc in docs]
+        ents = [self.read_entities(doc) for doc in docs]
+        self._check_entity_labels(docs, ents)
+        self._check_sentences(docs)
         X = RelInput(docs, ents, [self.candidates(doc, e) for doc, e in zip(docs, ents)])
         parts: List[List[numpy.ndarray]] = [[] for _ in docs]
         with torch_threads(self.cfg.get("torch_threads", 1)):
@@ -492,10 +575,11 @@ class RelationExtractor(TrainablePipe):
         for doc, cands, doc_scores in zip(docs, X.cands, scores):
             best, conf = self.decode(doc_scores, thresholds)
             rels = []
+            own = {(e.start, e.end): e.label_ for e in doc.ents}  # the Doc's labels, not the mapped ones
             for c, b, s in zip(cands, best, conf):
                 if b < C:
-                    head = Span(doc, c.head[0], c.head[1], label=c.head_label)
-                    tail = Span(doc, c.tail[0], c.tail[1], label=c.tail_label)
+                    head = Span(doc, c.head[0], c.head[1], label=own.get(c.head, c.head_label))
+                    tail = Span(doc, c.tail[0], c.tail[1], label=own.get(c.tail, c.tail_label))
                     rels.append(Relation(head, tail, self.labels[b], float(s)))
             symmetric = self.cfg.get("symmetric_labels") if self.cfg["directed"] else None
             set_relations(doc, _one_order(rels, set(symmetric)) if symmetric else rels)
@@ -606,7 +690,11 @@ class RelationExtractor(TrainablePipe):
                 f"'{self.name}': symmetric_labels {sorted(unknown)} are not relation labels of the "
                 f"training data (labels: {self.cfg['labels']})"
             )
-        pairs = learn_type_pairs(refs, self.cfg["directed"])
+        pairs = _mapped_type_pairs(
+            learn_type_pairs(refs, self.cfg["directed"]),
+            self.cfg.get("entity_label_map"),
+            self.cfg["directed"],
+        )
         if found and not pairs:
             n_ents = sum(len(d.ents) for d in refs)
             raise ValueError(
@@ -675,6 +763,19 @@ class RelationExtractor(TrainablePipe):
         }
         util.from_bytes(bytes_data, deserialize, exclude)
         return self
+
+
+def _excerpt(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[:n] + "..."
+
+
+def _mapped_type_pairs(pairs, label_map, directed: bool):
+    """The type pairs learned from the reference entities, with their labels read through
+    ``entity_label_map`` (as the candidates read them)."""
+    if not label_map:
+        return pairs
+    mapped = {(label_map.get(a, a), label_map.get(b, b)) for a, b in pairs}
+    return mapped if directed else {tuple(sorted(p)) for p in mapped}
 
 
 def _without_symmetric_reverses(cands: List[Candidate], index, symmetric) -> List[Candidate]:

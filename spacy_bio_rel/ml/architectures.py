@@ -225,7 +225,7 @@ def forward(model: Model[RelInput, RelScores], X: RelInput, is_train: bool):
         return scores, backprop
 
     if not is_train:
-        _require_upstream_output(model.get_ref("tok2vec"), X.docs)
+        require_upstream_output(model.get_ref("tok2vec"), X.docs)
     vectors, backprop_tok2vec = model.get_ref("tok2vec")(X.docs, is_train)
     width = model.attrs["tok2vec_width"]
     for doc, v in zip(X.docs, vectors):
@@ -245,6 +245,37 @@ def forward(model: Model[RelInput, RelScores], X: RelInput, is_train: bool):
         return X
 
     return scores, backprop
+
+
+# listener layer name -> (what it reads in prediction, where that output is on a Doc, that is missing)
+LISTENERS = {
+    "tok2vec-listener": ("tok2vec", "doc.tensor", lambda doc: doc.tensor.size == 0),
+    "transformer-listener": (
+        "transformer",
+        "doc._.trf_data",
+        lambda doc: getattr(doc._, "trf_data", None) is None,
+    ),
+}
+
+
+def require_upstream_output(tok2vec: Model, docs: List[Doc]) -> None:
+    """Raise if the encoder is a listener and a (non-empty) Doc carries no output of its upstream
+    component: in prediction a listener reads that output from the Doc and, without it, gives zeros."""
+    for node in tok2vec.walk():
+        if node.name not in LISTENERS:
+            continue
+        kind, where, missing = LISTENERS[node.name]
+        upstream = getattr(node, "upstream_name", "*")
+        name = kind if upstream in (None, "*") else upstream
+        for doc in docs:
+            if len(doc) and missing(doc):
+                raise ValueError(
+                    f"The relation model's encoder is a listener of the '{name}' component, but a Doc of "
+                    f"{len(doc)} tokens carries no output of '{name}' ({where} is empty): '{name}' did not "
+                    f"run on it. Run '{name}' before the relation extractor (do not disable or exclude it), "
+                    "or give the relation model its own copy of the encoder with "
+                    f"nlp.replace_listeners('{name}', 'relation_extractor', ['model.tok2vec'])."
+                )
 
 
 def init(model: Model[RelInput, RelScores], X: Optional[RelInput] = None, Y=None) -> None:
@@ -268,30 +299,6 @@ def init(model: Model[RelInput, RelScores], X: Optional[RelInput] = None, Y=None
     n_units, n_tags = vocab_sizes(model.get_ref("featurize"))
     n_out = model.get_dim("nO") if model.has_dim("nO") is True else 1
     torch_module(model).resize(n_units, n_tags, max(1, n_out))
-
-
-def _require_upstream_output(tok2vec: Model, docs) -> None:
-    """A listener that predicts reads its upstream's output from the Docs (``doc.tensor`` for a
-    tok2vec, ``doc._.trf_data`` for a transformer) and reads zeros when there is none: refuse
-    instead, since the scores would be meaningless."""
-    for node in tok2vec.walk():
-        upstream = getattr(node, "upstream_name", None)
-        if upstream is None:
-            continue
-        for doc in docs:
-            if not len(doc):
-                continue
-            if node.name == "transformer-listener":
-                missing = not doc.has_extension("trf_data") or doc._.trf_data is None
-            else:
-                missing = doc.tensor is None or doc.tensor.size == 0
-            if missing:
-                raise ValueError(
-                    f"The relation model listens to the component '{upstream}', but the Docs carry no output "
-                    f"of it: '{upstream}' did not run (disabled with select_pipes / exclude, or removed). "
-                    f"Run the pipeline with '{upstream}' enabled before the relation extractor."
-                )
-            break
 
 
 def _require_static_vectors(tok2vec: Model, vocab) -> None:

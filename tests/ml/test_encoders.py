@@ -104,11 +104,22 @@ def test_tok2vec_listener_gets_gradients_from_the_relation_model(tmp_path):
     doc2 = make_doc(loaded, ["Hana", "works", "for", "Acme", "."], [(0, 1, "PER"), (3, 4, "ORG")])
     b = loaded.get_pipe("relation_extractor").predict([loaded.get_pipe("tok2vec")(doc2)])[1][0]
     assert (abs(a - b) < 1e-5).all()
-    # with its encoder switched off, the listener would read zeros: a clear error instead
-    doc3 = make_doc(loaded, ["Hana", "works", "for", "Acme", "."], [(0, 1, "PER"), (3, 4, "ORG")])
-    with loaded.select_pipes(disable=["tok2vec"]):
-        with pytest.raises(ValueError, match="listens to the component 'tok2vec'.*did not run"):
-            loaded(doc3)
+
+
+def test_tok2vec_listener_whose_upstream_did_not_run_is_a_clear_error():
+    """In prediction the listener reads doc.tensor; without it, it would give zeros and the model would
+    predict from them."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("tok2vec", config={"model": HASH_CNN})
+    listener = {"@architectures": "spacy.Tok2VecListener.v1", "width": 24, "upstream": "tok2vec"}
+    nlp.add_pipe("relation_extractor", config={"model": _model(listener, 24)})
+    nlp.initialize(lambda: gold_examples(planted_docs(nlp, 8)))
+    words, ents = ["Hana", "works", "for", "Acme", "."], [(0, 1, "PER"), (3, 4, "ORG")]
+    nlp(make_doc(nlp, words, ents))  # with its upstream: fine
+    with nlp.select_pipes(disable=["tok2vec"]):
+        with pytest.raises(ValueError, match=r"listener of the 'tok2vec' component.*doc.tensor is empty"):
+            nlp(make_doc(nlp, words, ents))
+    nlp(make_doc(nlp, [], []))  # an empty Doc has no tokens to read: fine
 
 
 def test_listener_without_its_upstream_is_a_clear_error():
@@ -221,11 +232,25 @@ def test_transformer_listener_charwise_with_a_tiny_random_bert(tmp_path):
         t.is_sent_start = False
     out = nlp(doc)
     assert all(r.head.text in ("李四", "深圳") for r in out._.relations)
-    doc2 = nlp.make_doc("李四在深圳工作。")
-    doc2.ents = [doc2.char_span(0, 2, "PER"), doc2.char_span(3, 5, "LOC")]
+
+
+def test_transformer_listener_whose_upstream_did_not_run_is_a_clear_error(tmp_path):
+    nlp = spacy.blank("en")
+    docs = planted_docs(nlp, 8)
+    for doc in docs:  # sent_spans needs sentence boundaries
+        for t in doc:
+            t.is_sent_start = t.i == 0
+    name = tiny_bert(tmp_path / "bert", [d.text for d in docs])
+    get_spans = {"@span_getters": "spacy-transformers.doc_spans.v1"}
+    trf = {"@architectures": "spacy-transformers.TransformerModel.v3", "name": name, "get_spans": get_spans}
+    nlp.add_pipe("transformer", config={"model": trf})
+    nlp.add_pipe("relation_extractor", config={"model": _model(TRF_LISTENER, 32)})
+    nlp.initialize(lambda: gold_examples(docs))
+    words, ents = ["Hana", "works", "for", "Acme", "."], [(0, 1, "PER"), (3, 4, "ORG")]
+    nlp(make_doc(nlp, words, ents))
     with nlp.select_pipes(disable=["transformer"]):
-        with pytest.raises(ValueError, match="listens to the component 'transformer'.*did not run"):
-            nlp(doc2)
+        with pytest.raises(ValueError, match=r"listener of the 'transformer' component.*trf_data is empty"):
+            nlp(make_doc(nlp, words, ents))
 
 
 def test_minilm_config_trains_when_the_package_is_installed(tmp_path):
