@@ -6,6 +6,7 @@ from typing import Optional
 
 import typer
 
+from spacy_bio_rel.cli.errors import check_writable, cli_errors
 from spacy_bio_rel.scoring.calibrate import (
     CalibrationError,
     calibrate,
@@ -47,20 +48,20 @@ def calibrate_cmd(
     """Choose the threshold θ (raw class score) that maximises micro F1 on DEV_SPACY (gold entities),
     optionally one θ per label, and save the pipeline with it. F1 on the data θ was chosen on is optimistic."""
     target = output or model
-    try:
+    with cli_errors(CalibrationError, PipelineError, ValueError, OSError):
         if target.exists() and not overwrite:
             raise CalibrationError(
                 f"{target} exists: pass --overwrite to replace it"
                 + ("" if output else " (or --output to write elsewhere)")
             )
+        check_writable(target, "folder")
+        if report:
+            check_writable(report, "file")
         nlp = load_pipeline(model)
         component = relation_component(nlp)
         examples = load_examples(nlp, data, component)
         result = calibrate(nlp, examples, per_label=per_label, component=component)
         save_pipeline(nlp, target, overwrite=overwrite)
-    except (CalibrationError, PipelineError, ValueError) as e:
-        typer.secho(f"Error: {e}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(code=1)
     typer.echo(format_table(result))
     b, g = result["before"]["micro"], result["global"]["micro"]
     typer.echo(
@@ -74,7 +75,8 @@ def calibrate_cmd(
     )
     typer.echo("(chosen on this data: optimistic; report F1 on other data)")
     if report:
-        report.write_text(json.dumps(result, indent=1), encoding="utf-8")
+        with cli_errors(OSError):
+            report.write_text(json.dumps(result, indent=1), encoding="utf-8")
     typer.echo(f"saved the calibrated pipeline to {target}")
 
 

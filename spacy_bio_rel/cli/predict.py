@@ -5,6 +5,7 @@ from typing import Optional
 
 import typer
 
+from spacy_bio_rel.cli.errors import check_writable, cli_errors, fail
 from spacy_bio_rel.predict.run import (
     FORMATS,
     InputError,
@@ -15,11 +16,6 @@ from spacy_bio_rel.predict.run import (
     scan_input,
 )
 from spacy_bio_rel.util import PipelineError, set_torch_threads
-
-
-def _fail(message: str) -> None:
-    typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code=1)
 
 
 def predict_cmd(
@@ -98,7 +94,7 @@ def predict_cmd(
     """Predict entities and relations for every document of INPUT and write them to OUTPUT."""
     if engine != "local":
         if threads is not None:
-            _fail("--threads goes with --engine local; with --engine ray use --cpus-per-worker")
+            fail("--threads goes with --engine local; with --engine ray use --cpus-per-worker")
         return _predict_ray(
             model,
             input_path,
@@ -126,32 +122,29 @@ def predict_cmd(
         or shard_size != 100_000
         or chunk_size != 1000
     ):
-        _fail(
+        fail(
             "--address, --workers, --cpus-per-worker, --gpus-per-worker, --shard-size and --chunk-size go with "
             "--engine ray"
         )
-    try:
+    with cli_errors(InputError, OutputExistsError, ValueError):
         fmt = output_format(output_path, fmt)
         check_output(output_path, overwrite)  # fail before the model loads
+        check_writable(output_path, "file")
         if html is not None:
             check_output(html, overwrite)
+            check_writable(html, "file")
         if gpu_id >= 0 and n_process > 1:
             raise ValueError("--gpu-id runs one process: leave --n-process at 1")
         summary = scan_input(input_path)
-    except (InputError, OutputExistsError, ValueError) as e:
-        _fail(str(e))
     import spacy
 
     if gpu_id >= 0:
-        try:
+        with cli_errors(Exception, prefix=f"cannot use GPU {gpu_id}: "):  # no cupy, no such device, ...
             spacy.require_gpu(gpu_id)
-        except Exception as e:  # noqa: BLE001  (no cupy, no such device, ...)
-            _fail(f"cannot use GPU {gpu_id}: {e}")
-    try:
+    # a missing, truncated or foreign pipeline: whatever spaCy or thinc raise, one line
+    with cli_errors(Exception, prefix=f"cannot load the pipeline {model!r}: "):
         nlp = spacy.load(model)
-    except (OSError, IOError) as e:
-        _fail(f"cannot load the pipeline {model!r}: {e}")
-    try:
+    with cli_errors(InputError, OutputExistsError, PipelineError, ValueError, OSError):
         if threads is not None:
             set_torch_threads(nlp, threads)
         report = predict(
@@ -167,8 +160,6 @@ def predict_cmd(
             progress=not quiet,
             summary=summary,
         )
-    except (InputError, OutputExistsError, PipelineError, ValueError) as e:
-        _fail(str(e))
     typer.echo(report.summary(), err=True)
 
 
@@ -194,10 +185,8 @@ def _predict_ray(
     """``--engine ray``: check everything here (one line, exit 1), then run :func:`predict_ray`."""
     from spacy_bio_rel.distributed import RayMissingError, check_engine
 
-    try:
+    with cli_errors(RayMissingError, ValueError):
         check_engine(engine)
-    except (RayMissingError, ValueError) as e:
-        _fail(str(e))
     from spacy_bio_rel.distributed.ray_predict import (
         check_output_folder,
         predict_ray,
@@ -205,7 +194,7 @@ def _predict_ray(
         scan_inputs,
     )
 
-    try:
+    with cli_errors(InputError, OutputExistsError, ValueError):
         if n_process != 1 or gpu_id >= 0 or html is not None:
             raise ValueError(
                 "with --engine ray use --workers and --gpus-per-worker (not --n-process or "
@@ -215,10 +204,12 @@ def _predict_ray(
         check_output_folder(output_path, overwrite)
         if chunk_size < 1:
             raise ValueError("--chunk-size must be at least 1")
+        check_writable(output_path, "folder")
         ray_input = scan_inputs(input_path, chunk_size)
-    except (InputError, OutputExistsError, ValueError) as e:
-        _fail(str(e))
-    try:
+    with (
+        cli_errors(OSError, prefix=f"cannot load the pipeline {model!r}: "),
+        cli_errors(InputError, OutputExistsError, PipelineError, ValueError),
+    ):
         report = predict_ray(
             model,
             input_path,
@@ -235,10 +226,6 @@ def _predict_ray(
             progress=not quiet,
             ray_input=ray_input,
         )
-    except (InputError, OutputExistsError, PipelineError, ValueError) as e:
-        _fail(str(e))
-    except OSError as e:
-        _fail(f"cannot load the pipeline {model!r}: {e}")
     typer.echo(report.summary(), err=True)
 
 
