@@ -7,6 +7,7 @@ from typing import Optional
 import spacy.util
 import typer
 
+from spacy_bio_rel.cli.errors import check_writable, cli_errors
 from spacy_bio_rel.cli.options import GPU_HELP, REPORT_HELP, use_gpu
 from spacy_bio_rel.scoring.calibrate import (
     CalibrationError,
@@ -50,7 +51,7 @@ def calibrate_cmd(
 ):
     """Choose the threshold θ (raw class score) that maximises micro F1 on DEV_SPACY (gold entities),
     optionally one θ per label, and save the pipeline with it. F1 on the data θ was chosen on is optimistic."""
-    try:
+    with cli_errors(CalibrationError, PipelineError, ValueError, OSError):
         if output is None and not Path(model).exists() and spacy.util.is_package(model):
             raise CalibrationError(
                 f"{model} is an installed package: pass --output-dir to write the calibrated pipeline"
@@ -61,15 +62,15 @@ def calibrate_cmd(
                 f"{target} exists: pass --overwrite to replace it"
                 + ("" if output else " (or --output-dir to write elsewhere)")
             )
+        check_writable(target, "folder")
+        if report:
+            check_writable(report, "file")
         use_gpu(gpu_id)
         nlp = load_pipeline(model)
         component = relation_component(nlp)
         examples = load_examples(nlp, data, component)
         result = calibrate(nlp, examples, per_label=per_label, component=component)
         save_pipeline(nlp, target, overwrite=overwrite)
-    except (CalibrationError, PipelineError, ValueError) as e:
-        typer.secho(f"Error: {e}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(code=1)
     typer.echo(format_table(result))
     b, g = result["before"]["micro"], result["global"]["micro"]
     typer.echo(
@@ -83,7 +84,8 @@ def calibrate_cmd(
     )
     typer.echo("(chosen on this data: optimistic; report F1 on other data)")
     if report:
-        report.write_text(json.dumps(result, indent=1), encoding="utf-8")
+        with cli_errors(OSError):
+            report.write_text(json.dumps(result, indent=1), encoding="utf-8")
     typer.echo(f"saved the calibrated pipeline to {target}")
 
 

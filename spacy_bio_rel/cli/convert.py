@@ -5,6 +5,7 @@ from typing import Dict, List, Optional
 
 import typer
 
+from spacy_bio_rel.cli.errors import check_writable, cli_errors
 from spacy_bio_rel.converters.ace import AceSettings, NoDocumentsError
 from spacy_bio_rel.converters.brat import BratSettings, NoBratDocumentsError
 from spacy_bio_rel.converters.conll04 import NoItemsError
@@ -60,18 +61,17 @@ def _output(
         k: v for k, v in (("train", train_ids), ("dev", dev_ids), ("test", test_ids)) if v
     }
     try:
-        return OutputSettings(output_dir=output_dir, name=name, folds=folds, seed=seed, id_lists=lists)
+        settings = OutputSettings(output_dir=output_dir, name=name, folds=folds, seed=seed, id_lists=lists)
     except ValueError as e:
         raise typer.BadParameter(str(e))
+    check_writable(output_dir, "folder")  # before anything is read
+    return settings
 
 
 def _finish(run) -> None:
-    """Run a conversion, print its report, turn input errors into exit code 1."""
-    try:
+    """Run a conversion, print its report, turn input and output errors into one line and exit code 1."""
+    with cli_errors(NoDocumentsError, NoBratDocumentsError, NoItemsError, ValueError, OSError):
         report: ConversionReport = run()
-    except (NoDocumentsError, NoBratDocumentsError, NoItemsError, FileNotFoundError, ValueError) as e:
-        typer.secho(f"Error: {e}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(code=1)
     typer.echo(report.format_table())
     typer.echo(f"Report written to {report.settings.get('report_path')}")
 

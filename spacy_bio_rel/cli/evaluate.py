@@ -5,6 +5,7 @@ from typing import Optional
 
 import typer
 
+from spacy_bio_rel.cli.errors import cli_errors
 from spacy_bio_rel.scoring.evaluate import write_scores
 from spacy_bio_rel.scoring.evaluate_e2e import (
     ENTITY_SETTINGS,
@@ -28,7 +29,7 @@ def evaluate_e2e_or_sweep(
 ) -> None:
     if entities not in ENTITY_SETTINGS:
         raise typer.BadParameter(f"--entities must be one of {', '.join(ENTITY_SETTINGS)}, got {entities!r}")
-    try:
+    with cli_errors(PipelineError, ValueError, OSError):
         grid = parse_cutoffs(cutoffs)
         if sweep:
             scores = sweep_dataset(
@@ -38,10 +39,8 @@ def evaluate_e2e_or_sweep(
             if negative_ratio is not None:
                 raise ValueError("--negative-ratio applies to the gold-entity setting only")
             scores = evaluate_predicted_entities(model, data)
-    except (PipelineError, ValueError) as e:
-        typer.secho(f"Error: {e}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(code=1)
     typer.echo(describe(scores))
     if report:
-        write_scores(scores, report)
+        with cli_errors(OSError):
+            write_scores(scores, report)
         typer.echo(f"wrote {report}")

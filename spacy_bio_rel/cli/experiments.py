@@ -5,9 +5,11 @@ command-line entry point."""
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
+import spacy
 import typer
 from spacy.cli._util import parse_config_overrides
 
+from spacy_bio_rel.cli.errors import check_writable, cli_errors
 from spacy_bio_rel.cli.options import GPU_HELP, REPORT_HELP, use_gpu
 from spacy_bio_rel.experiments.cv import fold_vectors_marker, run_cv
 from spacy_bio_rel.experiments.folds import PoolError
@@ -39,10 +41,11 @@ def _run(
     gpus_per_run: float = 0,
     gpu_id: int = -1,
 ) -> None:
-    """Run an experiment; stale outputs, missing pool files and a missing Ray are one red line and exit code 1."""
+    """Run an experiment; stale outputs, missing pool files, a missing Ray and output that cannot be
+    written are one red line and exit code 1."""
     from spacy_bio_rel.distributed import RayMissingError, check_engine
 
-    try:
+    with cli_errors(RayMissingError, ValueError):
         check_engine(engine)
         if engine == "local" and (address is not None or cpus_per_run != 1 or gpus_per_run):
             raise ValueError("--address, --cpus-per-run and --gpus-per-run go with --engine ray")
@@ -52,14 +55,23 @@ def _run(
             raise ValueError(
                 "with --engine ray, ask for GPUs with --gpus-per-run (Ray assigns the device), not --gpu-id"
             )
-    except (RayMissingError, ValueError) as e:
-        typer.secho(f"Error: {e}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(code=1)
-    try:
+    with cli_errors(StaleOutputError, PoolError, OSError):
         experiment()
-    except (StaleOutputError, PoolError) as e:
-        typer.secho(f"Error: {e}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(code=1)
+
+
+def _check_experiment(variants: str, lang: str, folds: int, output: Path) -> List[str]:
+    """The variants named by ``--variants``, after checking ``--lang``, ``--folds`` and ``--output``
+    (one error line each, before any fold is made)."""
+    with cli_errors(ValueError):
+        chosen = resolve(variants.split(","))
+        try:
+            spacy.util.get_lang_class(lang)
+        except ImportError:
+            raise ValueError(f"--lang {lang!r} is not a spaCy language (for example 'en' or 'zh')") from None
+        if folds < 2:
+            raise ValueError(f"--folds must be at least 2, got {folds}")
+        check_writable(output, "folder")
+    return chosen
 
 
 OVERRIDES_HELP = (
@@ -133,18 +145,19 @@ def evaluate_cmd(
     """Score a pipeline on DocBins in the gold-entity setting (protocol.md): micro P/R/F1, per label,
     instance counts and ratio; or end to end (--entities predicted); or a threshold sweep (--sweep)."""
     use_gpu(gpu_id)
-    try:
+    # data or model missing, empty or unreadable, an output that cannot be written: one line naming the file
+    with cli_errors(ValueError, OSError):
+        if report:
+            check_writable(report, "file")
         if sweep or entities != "gold":
             from spacy_bio_rel.cli.evaluate import evaluate_e2e_or_sweep
 
             return evaluate_e2e_or_sweep(model, data, entities, sweep, cutoffs, report, negative_ratio, seed)
         scores = evaluate_gold_entities(model, data, negative_ratio=negative_ratio, seed=seed)
-    except ValueError as e:  # data or model missing, empty or unreadable: one line naming the file
-        typer.secho(f"Error: {e}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(code=1)
     typer.echo(format_scores(scores))
     if report:
-        write_scores(scores, report)
+        with cli_errors(OSError):
+            write_scores(scores, report)
         typer.echo(f"wrote {report}")
 
 
@@ -194,11 +207,12 @@ def cv_cmd(
         raise typer.BadParameter(f"--fold-vectors takes a width (0: off), got {fold_vectors}")
     if fold_vectors:
         overrides["paths.vectors"] = fold_vectors_marker(fold_vectors)
+    chosen = _check_experiment(variants, lang, folds, output)
     _run(
         lambda: run_cv(
             config,
             pool,
-            resolve(variants.split(",")),
+            chosen,
             output,
             lang=lang,
             folds=folds,
@@ -247,14 +261,19 @@ def imbalance_cmd(
 ):
     """F1 against the negative:positive ratio (the paper's Figure 3): negatives are sampled with a fixed
     seed in training, dev and test parts alike; writes results.md, results.json and imbalance.png."""
-    parsed = [None if r.strip() == "full" else float(r) for r in ratios.split(",")]
+    with cli_errors(ValueError):
+        try:
+            parsed = [None if r.strip() == "full" else float(r) for r in ratios.split(",")]
+        except ValueError:
+            raise ValueError(f"--ratios takes numbers and 'full' separated by commas, got {ratios!r}")
     pool, extra = _split_pool(pool, ctx.args)
     ray_options = dict(engine=engine, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
+    chosen = _check_experiment(variants, lang, folds, output)
     _run(
         lambda: run_cv(
             config,
             pool,
-            resolve(variants.split(",")),
+            chosen,
             output,
             lang=lang,
             folds=folds,

@@ -1,20 +1,14 @@
-"""What the commands share: option help texts, the GPU switch, the error line.
+"""What the commands share: option help texts and the GPU switch (errors: :mod:`.errors`).
 
 Option names mean one thing across the CLI: a command's main output is a
 positional OUTPUT; ``--output-dir DIR`` is a folder the command writes into;
 ``--report FILE`` a JSON file of figures; ``--gpu-id N`` the GPU (-1: CPU).
 """
 
-import typer
+from spacy_bio_rel.cli.errors import fail
 
 GPU_HELP = "GPU id, -1 for CPU. A GPU needs CuPy: pip install spacy[cuda12x] (or the cuda extra that matches your CUDA)."
 REPORT_HELP = "Also write all figures to this JSON file."
-
-
-def fail(message: str) -> None:
-    """One red ``Error:`` line on stderr, exit code 1."""
-    typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code=1)
 
 
 def use_gpu(gpu_id: int) -> None:

@@ -5,6 +5,7 @@ from typing import Optional
 
 import typer
 
+from spacy_bio_rel.cli.errors import check_writable, cli_errors, fail
 from spacy_bio_rel.cli.options import GPU_HELP, use_gpu
 from spacy_bio_rel.predict.run import (
     FORMATS,
@@ -17,11 +18,6 @@ from spacy_bio_rel.predict.run import (
     to_stdout,
 )
 from spacy_bio_rel.util import PipelineError, load_pipeline, set_torch_threads
-
-
-def _fail(message: str) -> None:
-    typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code=1)
 
 
 def predict_cmd(
@@ -105,7 +101,7 @@ def predict_cmd(
     """Predict entities and relations for every document of INPUT and write them to OUTPUT."""
     if engine != "local":
         if threads is not None:
-            _fail("--threads goes with --engine local; with --engine ray use --cpus-per-worker")
+            fail("--threads goes with --engine local; with --engine ray use --cpus-per-worker")
         return _predict_ray(
             model,
             input_path,
@@ -133,29 +129,27 @@ def predict_cmd(
         or shard_size != 100_000
         or chunk_size != 1000
     ):
-        _fail(
+        fail(
             "--address, --workers, --cpus-per-worker, --gpus-per-worker, --shard-size and --chunk-size go with "
             "--engine ray"
         )
-    try:
+    with cli_errors(InputError, OutputExistsError, ValueError):
         fmt = output_format(output_path, fmt)
         check_output(output_path, overwrite)  # fail before the model loads
+        check_writable(output_path, "file")
         if html is not None:
             if to_stdout(html):
                 raise ValueError("--html takes a file name, not -")
             check_output(html, overwrite)
+            check_writable(html, "file")
         if gpu_id >= 0 and n_process > 1:
             raise ValueError("--gpu-id runs one process: leave --n-process at 1")
         summary = scan_input(input_path)
-    except (InputError, OutputExistsError, ValueError) as e:
-        _fail(str(e))
-
     use_gpu(gpu_id)
-    try:
+    # a missing, truncated or foreign pipeline: whatever spaCy or thinc raise, one line
+    with cli_errors(Exception, prefix=f"cannot load the pipeline {model!r}: "):
         nlp = load_pipeline(model)
-    except PipelineError as e:
-        _fail(str(e))
-    try:
+    with cli_errors(InputError, OutputExistsError, PipelineError, ValueError, OSError):
         if threads is not None:
             set_torch_threads(nlp, threads)
         report = predict(
@@ -171,8 +165,6 @@ def predict_cmd(
             progress=not quiet,
             summary=summary,
         )
-    except (InputError, OutputExistsError, PipelineError, ValueError) as e:
-        _fail(str(e))
     typer.echo(report.summary(), err=True)
 
 
@@ -198,10 +190,8 @@ def _predict_ray(
     """``--engine ray``: check everything here (one line, exit 1), then run :func:`predict_ray`."""
     from spacy_bio_rel.distributed import RayMissingError, check_engine
 
-    try:
+    with cli_errors(RayMissingError, ValueError):
         check_engine(engine)
-    except (RayMissingError, ValueError) as e:
-        _fail(str(e))
     from spacy_bio_rel.distributed.ray_predict import (
         check_output_folder,
         predict_ray,
@@ -209,7 +199,7 @@ def _predict_ray(
         scan_inputs,
     )
 
-    try:
+    with cli_errors(InputError, OutputExistsError, ValueError):
         if n_process != 1 or gpu_id >= 0 or html is not None:
             raise ValueError(
                 "with --engine ray use --workers and --gpus-per-worker (not --n-process or "
@@ -219,10 +209,12 @@ def _predict_ray(
         check_output_folder(output_path, overwrite)
         if chunk_size < 1:
             raise ValueError("--chunk-size must be at least 1")
+        check_writable(output_path, "folder")
         ray_input = scan_inputs(input_path, chunk_size)
-    except (InputError, OutputExistsError, ValueError) as e:
-        _fail(str(e))
-    try:
+    with (
+        cli_errors(OSError, prefix=f"cannot load the pipeline {model!r}: "),
+        cli_errors(InputError, OutputExistsError, PipelineError, ValueError),
+    ):
         report = predict_ray(
             model,
             input_path,
@@ -239,10 +231,6 @@ def _predict_ray(
             progress=not quiet,
             ray_input=ray_input,
         )
-    except (InputError, OutputExistsError, PipelineError, ValueError) as e:
-        _fail(str(e))
-    except OSError as e:
-        _fail(f"cannot load the pipeline {model!r}: {e}")
     typer.echo(report.summary(), err=True)
 
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import typer
 
+from spacy_bio_rel.cli.errors import check_writable, cli_errors
 from spacy_bio_rel.training.vectors import learn_vectors, read_sequences
 
 
@@ -34,9 +35,10 @@ def vectors_cmd(
 ):
     """Learn static unit vectors (PPMI + truncated SVD) from DATA's text and save them as a spaCy pipeline
     for `[initialize] vectors` (see configs/zh_vectors.cfg)."""
-    try:
+    with cli_errors(ValueError, OSError):
         if output.exists() and not overwrite:
             raise ValueError(f"{output} exists: pass --overwrite to replace it")
+        check_writable(output, "folder")
         report = learn_vectors(
             read_sequences(data, lang),
             output,
@@ -47,9 +49,6 @@ def vectors_cmd(
             seed=seed,
             source=str(data),
         )
-    except ValueError as e:
-        typer.secho(f"Error: {e}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(code=1)
     typer.echo(
         f"{report['docs']} Docs, {report['unit_occurrences']} units read; {report['units_with_vector']} "
         f"distinct units get a vector, {report['units_without_vector']} (seen < {min_count} times, "

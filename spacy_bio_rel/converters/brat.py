@@ -12,13 +12,20 @@
   a mismatch is reported and counted (kept by default, offsets win). A
   document where more than ``max_mismatch`` of them differ is left out
   (:func:`.checks.mismatched_document`).
+* A ``.txt`` without its ``.ann`` is left out, counted as ``missing_ann``
+  (an ``.ann`` without its ``.txt`` as ``missing_txt``).
+* ``\\r\\n`` line ends: offsets count the characters of the file as it is;
+  when the stored entity texts match only with ``\\r\\n`` read as one
+  character (line ends converted after annotation), the text is read that
+  way, noted (:func:`read_line_ends`).
 * Files are decoded strictly (:mod:`.textio`, ``encoding``, default UTF-8);
   a byte order mark is removed, so offsets count from the text after it.
 """
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional
 
 from spacy_bio_rel.converters.checks import DEFAULT_MAX_MISMATCH, excluded, mismatched_document
 from spacy_bio_rel.converters.report import ConversionReport
@@ -155,8 +162,51 @@ def find_brat_files(folder: Path, recursive: bool = False) -> List[Path]:
         raise NoBratDocumentsError(f"Brat input {folder} is not a folder")
     files = sorted(folder.rglob("*.ann") if recursive else folder.glob("*.ann"))
     if not files:
-        raise NoBratDocumentsError(f"No brat documents (*.ann) in {folder}")
+        n_txt = len(_texts_without_ann(folder, recursive))
+        raise NoBratDocumentsError(
+            f"No brat documents (*.ann) in {folder}"
+            + (f" ({n_txt} .txt files without .ann)" if n_txt else "")
+        )
     return files
+
+
+def _texts_without_ann(folder: Path, recursive: bool) -> List[Path]:
+    texts = folder.rglob("*.txt") if recursive else folder.glob("*.txt")
+    return sorted(p for p in texts if not p.with_suffix(".ann").exists())
+
+
+def _stored_texts_matching(ann: str, text: str) -> int:
+    """How many entity lines' stored texts equal the text at their offsets."""
+    n = 0
+    for _, line, _ in _logical_lines(ann):
+        fields = line.split("\t")
+        if line[0] != "T" or len(fields) < 3:
+            continue
+        offsets = fields[1].partition(" ")[2].split()
+        if len(offsets) == 2 and all(x.isdigit() for x in offsets):
+            start, end = int(offsets[0]), int(offsets[1])
+            n += text[start:end] == "\t".join(fields[2:])
+    return n
+
+
+def read_line_ends(text: str, ann: str, where: str, report: ConversionReport) -> str:
+    """The text whose offsets the ``.ann`` uses, when the ``.txt`` has ``\\r\\n`` line ends.
+
+    Brat counts the characters of the file as it is, ``\\r\\n`` as two. A file whose line ends were
+    converted after annotation (e.g. by git on Windows) has offsets that count them as one: the
+    reading whose stored entity texts match more often is used (the file as it is on a tie), noted
+    as ``crlf_line_ends_normalised`` or ``crlf_line_ends_kept``.
+    """
+    if "\r\n" not in text:
+        return text
+    normalised = text.replace("\r\n", "\n")
+    as_is, as_one = _stored_texts_matching(ann, text), _stored_texts_matching(ann, normalised)
+    counts = f"{as_is} stored entity texts match counting \\r\\n as 2 characters, {as_one} as 1"
+    if as_one > as_is:
+        report.note("crlf_line_ends_normalised", where, f"{counts}: read with \\n line ends")
+        return normalised
+    report.note("crlf_line_ends_kept", where, f"{counts}: offsets count \\r\\n as 2 characters")
+    return text
 
 
 def _sort_key(p: Path):
@@ -166,24 +216,41 @@ def _sort_key(p: Path):
 def read_brat(
     folder: Path, settings: BratSettings, report: ConversionReport, progress=None
 ) -> Iterator[SourceDocument]:
+    folder = Path(folder)
     files = sorted(find_brat_files(folder, settings.recursive), key=_sort_key)
+    for txt_path in _texts_without_ann(folder, settings.recursive):
+        report.drop("missing_ann", str(txt_path), f"no annotation file {txt_path.with_suffix('.ann').name}")
     n_read = 0
+    unread: Counter = Counter()  # why documents were not read
+    first: Dict[str, str] = {}
     for i, ann_path in enumerate(files):
         if progress is not None:
             progress(i + 1, len(files))
         txt_path = ann_path.with_suffix(".txt")
         if not txt_path.exists():
             report.drop("missing_txt", str(ann_path), f"no text file {txt_path.name}")
+            unread["missing_txt"] += 1
+            first.setdefault("missing_txt", str(ann_path))
             continue
         text = read_text(txt_path, settings.encoding)
         ann = read_text(ann_path, settings.encoding)
         if not text.strip():
             report.drop("empty_document", str(txt_path), "the text file is empty")
+            unread["empty_document"] += 1
+            first.setdefault("empty_document", str(txt_path))
             continue
+        text = read_line_ends(text, ann, str(txt_path), report)
         rel = ann_path.relative_to(folder).with_suffix("")
         src = parse_ann(ann, text, str(ann_path), str(rel), settings, report)
         if src is not None:
             n_read += 1
             yield src
+        else:
+            unread["document_text_mismatch"] += 1
+            first.setdefault("document_text_mismatch", str(ann_path))
     if n_read == 0:
-        raise NoBratDocumentsError(f"None of the {len(files)} documents in {folder} could be read")
+        reasons = ", ".join(f"{n} {reason} (first: {first[reason]})" for reason, n in unread.most_common())
+        raise NoBratDocumentsError(
+            f"None of the {len(files)} documents in {folder} could be read: {reasons}; "
+            "the reasons are explained in the examples with --verbose"
+        )

@@ -7,6 +7,11 @@ Both shapes are read: the project's copy has ``tags``, SpERT's release has
 ``entities`` (end exclusive, in any order: they are sorted before the overlap
 check, and ``head``/``tail`` keep indexing the list as given).
 
+Tokens are normalised as a tokenizer would make them, counted: a token of
+whitespace only (``"\\n"``) is left out and the entities after it move up; a
+token with whitespace inside (``"a b"``) is split into words there. An item
+with both ``entities`` and ``tags`` uses the entities (``tags_ignored``).
+
 An item whose shape is wrong (a field of the wrong JSON type, a non-integer
 offset, a token that is not a non-empty string, tags not matching tokens) is
 left out as ``malformed_item``, naming the file, item and field; an entity
@@ -119,6 +124,29 @@ def _entities(item: dict, n_tokens: int, where: str, report: ConversionReport) -
     return out
 
 
+def _words(tokens: List[str], where: str, report: ConversionReport) -> Tuple[List[str], List[int]]:
+    """The Doc's words, and for every token index (and the end) the index of its first word.
+
+    A token of whitespace only is left out (``whitespace_token``); a token with whitespace inside is
+    split there into words (``token_split_at_whitespace``), as a tokenizer would split the text;
+    whitespace around a token is removed (``token_whitespace_trimmed``). Entities move with their tokens.
+    """
+    words: List[str] = []
+    shift: List[int] = []
+    for i, t in enumerate(tokens):
+        shift.append(len(words))
+        parts = t.split()
+        if not parts:
+            report.drop("whitespace_token", f"{where} token {i}", f"{t!r} left out, later tokens move up")
+        elif len(parts) > 1:
+            report.note("token_split_at_whitespace", f"{where} token {i}", f"{t!r} -> {parts}")
+        elif parts[0] != t:
+            report.note("token_whitespace_trimmed", f"{where} token {i}", f"{t!r} -> {parts[0]!r}")
+        words.extend(parts)
+    shift.append(len(words))
+    return words, shift
+
+
 def item_to_doc(
     item: dict, vocab: Vocab, where: str, report: ConversionReport, exclude: Sequence[str] = ()
 ) -> Optional[Doc]:
@@ -130,21 +158,38 @@ def item_to_doc(
     for i, t in enumerate(tokens):
         if not isinstance(t, str) or not t:
             raise MalformedItem(f"token {i} is {t!r}, not a non-empty string")
-    doc = Doc(vocab, words=tokens, spaces=[True] * (len(tokens) - 1) + [False])
+    words, shift = _words(tokens, where, report)
+    if not words:
+        report.drop("empty_document", where, "only whitespace tokens")
+        return None
+    doc = Doc(vocab, words=words, spaces=[True] * (len(words) - 1) + [False])
     for tok in doc:
         tok.is_sent_start = tok.i == 0
-    ents = _entities(item, len(doc), where, report)
+    if "tags" in item and "entities" in item:
+        report.note("tags_ignored", where, 'the item has both "entities" and "tags": the entities are used')
+    ents = _entities(item, len(tokens), where, report)
     spans: List[Span] = []
     names: List[str] = []
     index: List[int] = []  # listed entity -> position in spans, -1 when left out
     for k, ent in enumerate(ents):
-        if ent is not None and not (0 <= ent[0] < ent[1] <= len(doc)):
+        if ent is not None and not (0 <= ent[0] < ent[1] <= len(tokens)):
             report.drop(
                 "offsets_outside_text",
                 f"{where} entity {k}",
-                f"[{ent[0]}, {ent[1]}) outside {len(doc)} tokens",
+                f"[{ent[0]}, {ent[1]}) outside {len(tokens)} tokens",
             )
             ent = None
+        elif ent is not None:
+            start, end = shift[ent[0]], shift[ent[1]]
+            if start == end:
+                report.drop(
+                    "entity_only_whitespace",
+                    f"{where} entity {k}",
+                    f"tokens [{ent[0]}, {ent[1]}) are whitespace",
+                )
+                ent = None
+            else:
+                ent = (start, end, ent[2])
         index.append(-1 if ent is None else len(spans))
         if ent is not None:
             spans.append(Span(doc, ent[0], ent[1], label=ent[2]))

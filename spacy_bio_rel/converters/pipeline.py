@@ -4,6 +4,8 @@ Outputs are written to a temporary folder inside the output folder and moved
 into place when all are written (a failed conversion leaves the previous
 outputs as they were); files of the previous conversion under the same name
 that this one does not write are then removed (see :func:`_stale_outputs`).
+The temporary folder is ``.convert-<pid>-*``; one left by a process that no
+longer runs is removed by the next conversion (:mod:`spacy_bio_rel.tempfiles`).
 """
 
 import json
@@ -28,6 +30,7 @@ from spacy_bio_rel.converters.report import ConversionReport
 from spacy_bio_rel.converters.splits import DEFAULT_SEED, assign_by_lists, kfold, read_id_list
 from spacy_bio_rel.converters.textio import DEFAULT_ENCODING
 from spacy_bio_rel.converters.types import SourceDocument
+from spacy_bio_rel.tempfiles import remove_stale
 
 Unit = Tuple[str, List[Doc]]
 Progress = Callable[[int, int], None]
@@ -130,7 +133,8 @@ def write_units(units: Iterable[Unit], out: OutputSettings, report: ConversionRe
     out.output_dir.mkdir(parents=True, exist_ok=True)
     report_path = out.output_dir / (out.report_name or f"{out.name}.report.json")
     report.settings["report_path"] = str(report_path)
-    tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=out.output_dir))
+    remove_stale(out.output_dir, r"\.convert-(?P<pid>\d+)-.*")
+    tmp = Path(tempfile.mkdtemp(prefix=f".convert-{os.getpid()}-", dir=out.output_dir))
     try:
         for name, ids in parts.items():
             docs = [d for i in ids for d in by_id[i]]
@@ -150,6 +154,10 @@ def write_units(units: Iterable[Unit], out: OutputSettings, report: ConversionRe
         for name in parts:
             os.replace(tmp / f"{name}.spacy", out.output_dir / f"{name}.spacy")
         os.replace(tmp / report_path.name, report_path)
+    except OSError as e:  # name the output, not the temporary folder (which is removed)
+        if e.filename is None or Path(e.filename).parent != tmp:
+            raise
+        raise OSError(e.errno, e.strerror, str(out.output_dir / Path(e.filename).name)) from e
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     for path in stale:

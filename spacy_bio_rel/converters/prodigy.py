@@ -15,7 +15,11 @@ all its examples are read, noted as ``unannotated_task``. An example is one sent
 sentence start is set on its first token). An example whose shape is wrong
 (``tokens`` not objects, ``relations`` not a list, ``ws`` not a boolean; the
 strings ``"true"``/``"false"`` are read and noted) is left out as
-``malformed_example``, naming the file, line and field.
+``malformed_example``, naming the file, line and field. An example whose
+``text`` differs from the text its tokens make is left out
+(``text_disagrees_with_tokens``); a span whose character offsets lie outside
+the text is left out (``offsets_outside_text``), one whose character offsets
+differ from those of its tokens is kept with the tokens' (noted).
 """
 
 import json
@@ -47,6 +51,14 @@ def _span_key(span) -> Optional[Tuple[int, int]]:
     if any(isinstance(x, bool) or not isinstance(x, int) for x in (a, b)):
         return None
     return a, b + 1
+
+
+def _chars(span: dict) -> Optional[Tuple[int, int]]:
+    """``(start, end)`` character offsets of a span record, None when it has none."""
+    a, b = span.get("start"), span.get("end")
+    if any(isinstance(x, bool) or not isinstance(x, int) for x in (a, b)):
+        return None
+    return a, b
 
 
 def _list(eg: dict, key: str) -> list:
@@ -118,6 +130,15 @@ def example_to_doc(
         report.drop("empty_document", where, "no tokens")
         return None
     doc = Doc(vocab, words=words, spaces=spaces)
+    text = eg.get("text")
+    if isinstance(text, str) and text != doc.text:
+        i = next((i for i, (a, b) in enumerate(zip(text, doc.text)) if a != b), min(len(text), len(doc.text)))
+        report.drop(
+            "text_disagrees_with_tokens",
+            where,
+            f'"text" has {text[i : i + 20]!r} at character {i}, the tokens {doc.text[i : i + 20]!r}',
+        )
+        return None
     for tok in doc:
         tok.is_sent_start = tok.i == 0
     spans: List[Span] = []
@@ -128,6 +149,19 @@ def example_to_doc(
         if key is None or not (0 <= key[0] < key[1] <= len(doc)):
             report.drop("offsets_outside_text", swhere, f"token offsets {key} outside {len(doc)} tokens")
             continue
+        chars = _chars(sp)
+        if chars is not None and not 0 <= chars[0] < chars[1] <= len(doc.text):
+            report.drop(
+                "offsets_outside_text", swhere, f"characters {chars} outside the text ({len(doc.text)})"
+            )
+            continue
+        token_chars = (doc[key[0]].idx, doc[key[1] - 1].idx + len(doc[key[1] - 1]))
+        if chars is not None and chars != token_chars:
+            report.note(
+                "span_characters_disagree_with_tokens",
+                swhere,
+                f"characters {chars} but tokens [{key[0]}, {key[1]}) cover {token_chars}: the tokens win",
+            )
         label = sp.get("label")
         if not isinstance(label, str) or not label:
             report.drop("span_without_label", swhere, f"{doc[key[0] : key[1]].text!r} label {label!r}")

@@ -60,7 +60,10 @@ def make_folds(
     if reuse_or_clear(out_dir, inputs, "folds", overwrite, files):
         return files
     docs = read_pool(paths, lang)
-    folds = kfold([d.user_data[DOC_ID_KEY] for d in docs], k, seed)
+    try:
+        folds = kfold([d.user_data[DOC_ID_KEY] for d in docs], k, seed)
+    except ValueError as e:  # too few documents for k folds
+        raise PoolError(f"The pool {', '.join(map(str, paths))}: {e}; choose fewer folds") from None
     where: Dict[str, int] = {doc_id: i for i, ids in enumerate(folds) for doc_id in ids}
     for i, f in enumerate(files):
         write_docs([d for d in docs if where[d.user_data[DOC_ID_KEY]] == i], f)

@@ -28,6 +28,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin, Span
 
 from spacy_bio_rel.relations import get_relations
+from spacy_bio_rel.tempfiles import remove_stale
 from spacy_bio_rel.training.readers import msgpack_decoders_looked_up_once
 from spacy_bio_rel.util import relation_component, require_entity_setter
 
@@ -319,13 +321,19 @@ def check_output(path: Path, overwrite: bool) -> None:
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path next to ``path``, renamed to ``path`` when the block succeeds, removed otherwise."""
+    """A temporary path next to ``path``, renamed to ``path`` when the block succeeds, removed otherwise
+    (Ctrl-C and SIGTERM included). Temporaries of ``path`` left by a dead process are removed first."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(path.parent, re.escape(f".{path.name}.") + r"(?P<pid>\d+)\.tmp")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as e:  # name the output, not its temporary (which is removed)
+        if e.filename is None or Path(e.filename) != tmp:
+            raise
+        raise OSError(e.errno, e.strerror, str(path)) from e
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -382,6 +390,7 @@ class PredictReport:
     n_docs: int = 0
     n_entities: int = 0
     n_relations: int = 0
+    n_without_entities: int = 0  # documents with no entity: no relation can be found there
     seconds: float = 0.0
     skipped: Optional[str] = None
     output: str = ""
@@ -393,6 +402,13 @@ class PredictReport:
             f"wrote {self.n_docs:,} documents ({self.n_entities:,} entities, {self.n_relations:,} relations) "
             f"to {self.output} in {self.seconds:.1f} s ({rate:,.1f} documents/s)"
         ]
+        if self.n_docs and self.n_without_entities == self.n_docs:
+            lines.append(
+                f"warning: no entities in the {self.n_docs:,} documents, so no relations: with text input "
+                "the pipeline's ner (or entity_ruler) found none; .spacy input must carry doc.ents"
+            )
+        elif self.n_without_entities:
+            lines.append(f"{self.n_without_entities:,} of the documents have no entities (and no relations)")
         if self.skipped:
             lines.append(self.skipped)
         if self.html:
@@ -467,6 +483,7 @@ def predict(
             for doc, extra in pairs:
                 report.n_docs += 1
                 report.n_entities += len(doc.ents)
+                report.n_without_entities += not len(doc.ents)
                 report.n_relations += len(get_relations(doc))
                 if docbin is not None:
                     docbin.add(doc)

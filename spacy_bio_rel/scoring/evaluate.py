@@ -19,7 +19,7 @@ from spacy_bio_rel.candidates import OTHER
 from spacy_bio_rel.ml.featurize import unknown_unit_rate, wide_pairs
 from spacy_bio_rel.training.gold import gold_label, relation_index
 from spacy_bio_rel.training.readers import create_gold_ents_corpus
-from spacy_bio_rel.util import load_pipeline
+from spacy_bio_rel.util import PipelineError, load_pipeline
 
 UNKNOWN_WARNING = 0.5  # warn when more than this share of the units is unknown to the model
 
@@ -80,7 +80,12 @@ def evaluate_gold_entities(
     component: str = "relation_extractor",
 ) -> Dict[str, Any]:
     """Scores of ``nlp`` on the DocBin(s) at ``data_path`` with gold entities."""
+    where = "The pipeline" if isinstance(nlp, Language) else f"The pipeline {nlp}"
     nlp = load_pipeline(nlp)
+    if component not in nlp.pipe_names:
+        raise PipelineError(
+            f"{where} has no {component!r} component (components: {', '.join(nlp.pipe_names) or 'none'})"
+        )
     pipe = nlp.get_pipe(component)
     examples = gold_entity_examples(nlp, data_path, component, negative_ratio, seed)
     scores = nlp.evaluate(examples)
@@ -96,6 +101,7 @@ def evaluate_gold_entities(
     out = {k: scores[k] for k in keep}
     out["data"] = str(data_path)
     out["docs"] = len(examples)
+    out["docs_without_entities"] = sum(1 for eg in examples if not len(eg.predicted.ents))
     out["counts"] = instance_counts(nlp, examples, component)
     out["negative_ratio"] = negative_ratio
     out["seed"] = seed
@@ -110,6 +116,11 @@ def evaluation_warnings(pipe, examples: List[Example], scores: Dict[str, Any]) -
     """What makes the figures meaningless: no gold relations, or data in
     another language or script than the model's (most units unknown)."""
     out = []
+    if examples and all(not len(eg.predicted.ents) for eg in examples):
+        out.append(
+            f"no entities in the {len(examples)} docs: there are no candidate pairs, so every score is 0 "
+            "(the gold-entity setting needs Docs with entities, doc.ents)"
+        )
     if not scores["rel_n_gold"]:
         out.append("the data has no gold relations: recall and F1 are 0 by definition")
     rate = unknown_unit_rate(pipe.model.get_ref("featurize"), [eg.predicted for eg in examples])
@@ -124,7 +135,13 @@ def evaluation_warnings(pipe, examples: List[Example], scores: Dict[str, Any]) -
 def format_scores(scores: Dict[str, Any]) -> str:
     c = scores["counts"]
     lines = [f"warning: {w}" for w in scores.get("warnings", [])] + [
-        f"data: {scores['data']} ({scores['docs']} docs); instances after type filter: {c['instances']} "
+        f"data: {scores['data']} ({scores['docs']} docs"
+        + (
+            f", {scores['docs_without_entities']} without entities"
+            if scores.get("docs_without_entities")
+            else ""
+        )
+        + f"); instances after type filter: {c['instances']} "
         f"({c['positive']} positive, {c['ratio']}), {'ordered' if c['directed'] else 'unordered'} pairs; "
         f"{c.get('wide_pairs', 0)} with targets further apart than max_length (read in a glued window), "
         f"{c.get('candidates_over_cap', 0)} left out by max_candidates_per_sentence",
