@@ -129,7 +129,7 @@ def schedule_problem(
         if epoch is not None and zero < epoch:
             where = f", before the first epoch of {corpus_name} ends (step {epoch})"
         elif epoch is not None:
-            where = f" (epoch {zero // epoch + 1} of {epoch} steps)"
+            where = f", in epoch {zero // epoch + 1} (an epoch is {epoch} steps)"
         else:
             where = ""
         return (

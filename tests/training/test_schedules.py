@@ -66,7 +66,7 @@ def test_a_schedule_shorter_than_max_steps_warns(tmp_path):
     epoch = _epoch(tmp_path)
     _, caught = _initialize(_config(tmp_path, total_steps=epoch + 5, max_steps=3 * epoch, max_epochs=0))
     assert len(caught) == 1
-    assert f"reaches 0 at step {epoch + 5} (epoch 2 of {epoch} steps)" in caught[0]
+    assert f"reaches 0 at step {epoch + 5}, in epoch 2 (an epoch is {epoch} steps), but" in caught[0]
     assert (
         f"max_steps = {3 * epoch}" in caught[0] and f"last {2 * epoch - 5} steps learn nothing" in caught[0]
     )
