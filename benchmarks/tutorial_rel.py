@@ -1,7 +1,7 @@
 """A speed stand-in for spaCy's relation-extraction tutorial component.
 
 explosion/projects ``tutorials/rel_component`` with its ``rel_tok2vec.cfg``
-is the simplest relation component spaCy users know, and issue 15 measures
+is the simplest relation component spaCy users know, and the prediction benchmark measures
 our prediction speed against it. That project is not a package, so this
 module rebuilds the same computation from its description, for
 :mod:`benchmark_prediction` only (it is not part of ``spacy_bio_rel``):

@@ -1,4 +1,4 @@
-"""scripts/fetch_assets.py: the SHARED_DATASETS override and the offline message (issue 13, point 10)."""
+"""scripts/fetch_assets.py: the SHARED_DATASETS override and the offline message."""
 
 import importlib.util
 import urllib.error

@@ -164,9 +164,9 @@ def test_predict_bad_output_locations(model, tmp_path, monkeypatch):
 def test_evaluate_and_cv_bad_output_locations(gold_model, gold, tmp_path):
     afile = _bad_locations(tmp_path)
     for out in (tmp_path, afile / "scores.json"):
-        res = CliRunner().invoke(app, ["evaluate", str(gold_model), str(gold), "--output", str(out)])
+        res = CliRunner().invoke(app, ["evaluate", str(gold_model), str(gold), "--report", str(out)])
         _one_error_line(res, str(out))
-    res = CliRunner().invoke(app, ["cv", str(CONFIG), str(gold), "--output", str(afile)])
+    res = CliRunner().invoke(app, ["cv", str(CONFIG), str(gold), "--output-dir", str(afile)])
     _one_error_line(res, str(afile), "is a file")
     assert afile.read_text() == "x"
 
@@ -230,13 +230,15 @@ def test_evaluate_without_relation_extractor_is_one_line(gold, tmp_path):
     ],
 )
 def test_cv_bad_options_are_one_line(gold, tmp_path, option, needle):
-    res = CliRunner().invoke(app, ["cv", str(CONFIG), str(gold), "--output", str(tmp_path / "cv"), *option])
+    res = CliRunner().invoke(
+        app, ["cv", str(CONFIG), str(gold), "--output-dir", str(tmp_path / "cv"), *option]
+    )
     _one_error_line(res, needle)
 
 
 def test_imbalance_bad_ratios_are_one_line(gold, tmp_path):
     res = CliRunner().invoke(
-        app, ["imbalance", str(CONFIG), str(gold), "--output", str(tmp_path / "cv"), "--ratios", "1,x"]
+        app, ["imbalance", str(CONFIG), str(gold), "--output-dir", str(tmp_path / "cv"), "--ratios", "1,x"]
     )
     _one_error_line(res, "--ratios")
 

@@ -1,4 +1,4 @@
-"""``evaluate`` on missing, empty or unreadable data: one line naming the file, exit code 1 (issue 13, point 5)."""
+"""``evaluate`` on missing, empty or unreadable data: one line naming the file, exit code 1."""
 
 import pytest
 import spacy

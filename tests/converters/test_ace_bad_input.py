@@ -119,7 +119,7 @@ def test_all_documents_bad_is_an_error(tmp_path):
 
 
 def test_offset_not_a_number_skips_the_document(root, tmp_path):
-    # issue 13 point 5: END="abc" names file and mention; the other document still converts
+    # END="abc" names file and mention; the other document still converts
     add_copy(
         root[1],
         "BAD_END",

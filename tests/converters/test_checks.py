@@ -1,4 +1,4 @@
-"""The shared checks (checks.py) and the reader robustness of issue 13, points 3-5."""
+"""The shared checks (checks.py) and the readers' robustness."""
 
 import json
 

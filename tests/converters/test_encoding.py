@@ -1,4 +1,4 @@
-"""Strict decoding, byte order marks and untrustworthy offsets (issue 13, point 3)."""
+"""Strict decoding, byte order marks and untrustworthy offsets."""
 
 import shutil
 

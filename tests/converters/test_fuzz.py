@@ -1,4 +1,4 @@
-"""Seeded property-based fuzzing of every reader (issue 13, point 11).
+"""Seeded property-based fuzzing of every reader.
 
 Valid fixture inputs are mutated (truncated, offsets swapped, JSON values
 replaced by values of other types, random bytes written over or inserted).

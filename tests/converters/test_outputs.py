@@ -1,4 +1,4 @@
-"""Converters leave no stale outputs (issue 13, point 2)."""
+"""Converters leave no stale outputs."""
 
 from conftest import REPO
 from typer.testing import CliRunner

@@ -1,4 +1,4 @@
-"""Experiments never report stale results (issue 13, point 1)."""
+"""Experiments never report stale results."""
 
 import json
 import shutil

@@ -128,7 +128,7 @@ def best_step(rows):
 
 
 def test_small_data_config_is_en_wordwise_trained_by_steps_with_frequent_dev_checks(tmp_path):
-    """configs/en_small.cfg (issue 14): en_wordwise.cfg's component and network (every word kept), trained for
+    """configs/en_small.cfg: en_wordwise.cfg's component and network (every word kept), trained for
     a number of steps with a dev check every few steps, so a set of a few dozen sentences, one batch an
     epoch, still gets a trained model-best instead of the step-0 network."""
     from spacy.util import load_config
