@@ -52,6 +52,29 @@ def test_a_5000_token_dev_sentence_evaluates_and_counts_its_wide_pairs(tmp_path)
     assert scores["counts"]["instances"] == 2 and scores["counts"]["wide_pairs"] == 2
 
 
+def test_a_whitespace_only_sentence_is_predicted_on_both_paths():
+    """Character units of a sentence of whitespace tokens: none. Read as one unknown unit, on fresh
+    prediction tables (the first call of a new pipeline), both paths give the same finite scores."""
+    import spacy
+    from util import chinese_docs, gold_examples
+
+    nlp = spacy.blank("zh")
+    nlp.add_pipe("relation_extractor", config={"model": dict(SMALL_MODEL, granularity="char")})
+    nlp.initialize(lambda: gold_examples(chinese_docs(nlp, 8)))
+    doc = Doc(nlp.vocab, words=["  ", " "], spaces=[False, False])
+    doc.ents = [Span(doc, 0, 1, label="PER"), Span(doc, 1, 2, label="ORG")]
+    fast, ref = both_paths(nlp, [doc])
+    assert fast[0].shape[0] == 1 and numpy.isfinite(fast[0]).all() and numpy.isfinite(ref[0]).all()
+    numpy.testing.assert_allclose(fast[0], ref[0], atol=1e-5)
+
+
+def test_max_length_below_two_is_refused_when_the_component_is_built():
+    import spacy
+
+    with pytest.raises(ValueError, match="max_length must be at least 2"):
+        spacy.blank("en").add_pipe("relation_extractor", config={"model": {"max_length": 1}})
+
+
 def test_cap_keeps_the_nearest_pairs_and_counts_the_rest():
     def cand(h, t):
         return Candidate(sent=(0, 100), head=(h, h + 1), tail=(t, t + 1), head_label="A", tail_label="B")

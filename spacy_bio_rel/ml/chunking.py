@@ -13,7 +13,7 @@ scores do not depend on the other pairs of its call, so only the amount of
 work changes, not the result.
 """
 
-from typing import Iterator, List, Sequence, Tuple
+from typing import Dict, Iterator, List, Sequence, Tuple
 
 import numpy
 from spacy.tokens import Doc
@@ -25,16 +25,23 @@ CALL_OVERHEAD = 384  # the cost of one model call, in padded unit positions (mea
 
 
 def window_length(doc: Doc, cands: Sequence[Candidate], granularity: str, max_length: int) -> Tuple[int, int]:
-    """(rows, longest): the sentences with candidates, and the longest of them
-    in units (tokens, or characters with ``granularity = "char"``), capped at ``max_length``."""
-    sents = {c.sent for c in cands}
-    if not sents:
+    """(rows, longest): the windows of the candidates, and the longest of them
+    in units (tokens, or characters with ``granularity = "char"``), capped at ``max_length``.
+
+    A sentence of at most ``max_length`` units is one window, shared by its
+    pairs; in a longer one each pair may see a window of its own
+    (:func:`~.features.crop_window`), so it counts a row per candidate (at most)."""
+    per_sent: Dict[Tuple[int, int], int] = {}
+    for c in cands:
+        per_sent[c.sent] = per_sent.get(c.sent, 0) + 1
+    if not per_sent:
         return 0, 0
-    if granularity == "token":
-        longest = max(e - s for s, e in sents)
-    else:
-        longest = max(doc[e - 1].idx + len(doc[e - 1].text) - doc[s].idx for s, e in sents)
-    return len(sents), min(longest, max_length)
+    rows = longest = 0
+    for (s, e), n_cands in per_sent.items():
+        n = e - s if granularity == "token" else doc[e - 1].idx + len(doc[e - 1].text) - doc[s].idx
+        rows += 1 if n <= max_length else n_cands
+        longest = max(longest, n)
+    return rows, min(longest, max_length)
 
 
 def length_groups(

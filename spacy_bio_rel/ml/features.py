@@ -27,7 +27,9 @@ overlap, else starting at the earlier target and ending at the later one. The
 network reads the glued window as one sentence: relative positions count units
 of the window, so the targets of such a pair appear at most ``max_length``
 units apart, and a target is read in the piece it overlaps most, cut to it. Any length and any
-distance gives a window, on both network paths alike.
+distance gives a window, on both network paths alike. ``max_length`` must be at least 2 (a unit
+per target). A sentence with no unit at all (the characters of a whitespace-only sentence) is
+read as one unknown unit, so that its pairs, too, have a window to be read in.
 """
 
 import bisect
@@ -149,6 +151,10 @@ def featurize_sentence(
     slice, and training passes the reference's gold entities).
     """
     units, to_units = sentence_units(doc, sent, granularity, lowercase)
+    tokens = unit_token_index(doc, sent, granularity) if with_tokens else None
+    if not units:  # no unit at all (characters of a whitespace-only sentence): one unknown unit
+        units = [""]
+        tokens = None if tokens is None else numpy.asarray([sent[0]], dtype="int64")
     ents = {}
     spans = []
     for ent in doc.ents if ents_in_sent is None else ents_in_sent:
@@ -160,7 +166,7 @@ def featurize_sentence(
         units=unit_vocab.lookup(units),
         tags=bio_tags(len(units), spans, tag_vocab),
         ents=ents,
-        tokens=unit_token_index(doc, sent, granularity) if with_tokens else None,
+        tokens=tokens,
     )
 
 
@@ -175,8 +181,6 @@ def crop_window(
     lo, hi = min(a[0], b[0]), max(a[1], b[1])
     if hi - lo <= max_length:
         lo = max(0, min(lo - (max_length - (hi - lo)) // 2, n - max_length))
-        return ((lo, lo + max_length),)
-    if max_length < 2:
         return ((lo, lo + max_length),)
     first, second = (a, b) if (a[0], a[1]) <= (b[0], b[1]) else (b, a)
     half_a = max_length // 2
@@ -222,8 +226,8 @@ class Featurizer:
         max_length: int = 200,
         with_tokens: bool = False,
     ):
-        if max_length < 1:
-            raise ValueError(f"max_length must be positive, got {max_length}")
+        if max_length < 2:
+            raise ValueError(f"max_length must be at least 2 (a window holds both targets), got {max_length}")
         self.unit_vocab = unit_vocab
         self.tag_vocab = tag_vocab
         self.granularity = granularity

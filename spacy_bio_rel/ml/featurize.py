@@ -43,8 +43,10 @@ def build_featurizer(
 ) -> Model[RelInput, RelBatch]:
     if granularity not in GRANULARITIES:
         raise ValueError(f"granularity must be one of {GRANULARITIES}, got {granularity!r}")
-    if int(max_length) < 1:
-        raise ValueError(f"max_length must be at least 1, got {max_length}")
+    if int(max_length) < 2:
+        raise ValueError(
+            f"max_length must be at least 2 (a pair's window holds both targets), got {max_length}"
+        )
     if int(min_freq) < 1:
         raise ValueError(f"min_freq must be at least 1, got {min_freq}")
     settings = FeaturizeSettings(

@@ -58,7 +58,7 @@ class InferenceTables:
         if key != self.key:
             self.key, self.folded, self.reach = key, {}, 0
             self._build_shared(net)
-        if net.pos1_emb is not None and N - 1 > self.reach:
+        if net.pos1_emb is not None and (not self.folded or N - 1 > self.reach):
             self._build_positions(net, max(N - 1, 2 * self.reach, 64))
 
     def _build_shared(self, net) -> None:

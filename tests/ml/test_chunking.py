@@ -68,7 +68,8 @@ def test_window_length_counts_units():
     cands = list(iter_candidates(doc, True))
     assert window_length(doc, cands, "token", 200) == (2, 5)
     assert window_length(doc, cands, "char", 200) == (2, len("Cy saw a big Dee"))
-    assert window_length(doc, cands, "token", 3) == (2, 3)
+    # sentences longer than max_length: up to one window per pair (2 + 2 pairs)
+    assert window_length(doc, cands, "token", 3) == (4, 3)
     assert window_length(doc, [], "token", 200) == (0, 0)
 
 

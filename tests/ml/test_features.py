@@ -1,4 +1,5 @@
 import numpy
+import pytest
 import spacy
 from conftest import make_doc
 
@@ -112,6 +113,24 @@ def test_a_201_token_sentence_with_targets_200_apart_featurizes(nlp_en):
     batch = Featurizer(UnitVocab(["w"]), TagVocab(["P"]), max_length=200)([doc], [cands])
     assert batch.words.shape == (1, 200)  # both orders share the glued window
     assert (batch.ent_end <= batch.lengths[batch.ent_sent]).all() and (batch.ent_start >= 0).all()
+
+
+def test_a_whitespace_only_sentence_is_one_unknown_unit(nlp_en):
+    from spacy.tokens import Doc, Span
+
+    doc = Doc(nlp_en.vocab, words=[" ", "  "], spaces=[False, False])
+    doc.ents = [Span(doc, 0, 1, "P"), Span(doc, 1, 2, "P")]
+    f = featurize_sentence(doc, (0, 2), UnitVocab(), TagVocab(["P"]), "char", lowercase=True)
+    assert f.units.tolist() == [UNK] and f.ents == {(0, 1): (0, 1), (1, 2): (0, 1)}
+    cands = list(iter_candidates(doc, True))
+    batch = Featurizer(UnitVocab(), TagVocab(["P"]), granularity="char", with_tokens=True)([doc], [cands])
+    assert batch.lengths.tolist() == [1] and batch.unit_tokens.tolist() == [[0]]
+    assert batch.ent_start.tolist() == [0] and batch.ent_end.tolist() == [1] and batch.n_pairs == 2
+
+
+def test_max_length_below_two_is_refused():
+    with pytest.raises(ValueError, match="max_length must be at least 2"):
+        Featurizer(UnitVocab(), TagVocab(), max_length=1)
 
 
 def test_featurizer_batch_shares_sentences(nlp_en):

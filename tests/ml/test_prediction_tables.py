@@ -80,6 +80,16 @@ def test_training_never_uses_the_tables():
     assert m._tables is None and m.word_emb.weight.grad is not None
 
 
+def test_first_prediction_on_one_unit_windows():
+    """Fresh tables, every window one unit long (a pair of entities on the same unit): the
+    position tables are built all the same."""
+    m = model()
+    t = lambda x: torch.tensor(x, dtype=torch.long)  # noqa: E731
+    batch = (t([[5], [7]]), t([[4], [2]]), t([1, 1]), t([0, 0, 1]), t([0, 0, 0]), t([1, 1, 1]))
+    batch += (t([0, 1, 2]), t([1, 0, 2]))
+    assert_same(*predict_both(m, batch))
+
+
 def test_longer_sentences_extend_the_position_tables():
     m = model()
     with torch.no_grad():
