@@ -74,6 +74,23 @@ class RelBatch:
         return int(self.pair_e1.shape[0])
 
 
+@dataclass(frozen=True)
+class ScoredCandidate:
+    """One candidate pair of a Doc with its best relation label, before any threshold.
+
+    ``head``/``tail``: the pair's spans on the Doc, with the Doc's own entity labels.
+    ``label``: the argmax relation label (``"Other"`` only where the model predicts Other by argmax,
+    ``classification_loss = "cross_entropy"``). ``score``: the raw class score of ``label``, the value
+    that θ is compared with. ``confidence``: what :class:`~.relations.Relation` ``.score`` gets.
+    """
+
+    head: Span
+    tail: Span
+    label: str
+    score: float
+    confidence: float
+
+
 @dataclass
 class RelScores:
     """Network output for P pairs: class scores (P, C[+1]) and identification logits (P, 2)."""

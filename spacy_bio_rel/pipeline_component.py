@@ -42,7 +42,7 @@ from spacy_bio_rel.candidates import (
     runs_across_sentences,
     transfer_entities,
 )
-from spacy_bio_rel.data_classes import RelInput, RelScores
+from spacy_bio_rel.data_classes import RelInput, RelScores, ScoredCandidate
 from spacy_bio_rel.ml.architectures import check_loaded_model
 from spacy_bio_rel.ml.averages import use_torch_averages
 from spacy_bio_rel.ml.chunking import prediction_chunks
@@ -528,61 +528,101 @@ class RelationExtractor(TrainablePipe):
         return 1.0 / (1.0 + numpy.exp(-self.cfg["gamma"] * (top - mid)))
 
     def threshold_for_confidence(self, confidence: float) -> float:
-        """The θ (raw class score) at which :meth:`confidence` equals ``confidence``."""
+        """The θ (raw class score) at which :meth:`confidence` equals ``confidence`` (in [0, 1])."""
+        confidence = float(confidence)
+        if not 0.0 <= confidence <= 1.0:  # NaN fails too
+            raise ValueError(f"A confidence lies in [0, 1], got {confidence}")
         c = min(max(confidence, 1e-12), 1 - 1e-12)
         mid = (self.cfg["margin_pos"] - self.cfg["margin_neg"]) / 2
         return mid + math.log(c / (1 - c)) / self.cfg["gamma"]
 
-    def decode(
-        self, scores: numpy.ndarray, thresholds: Optional[numpy.ndarray] = None
-    ) -> Tuple[numpy.ndarray, numpy.ndarray]:
-        """Class index (len(labels) = Other) and confidence per pair.
+    def _best(self, scores: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+        """Per pair: the argmax class index (len(labels) = Other), its raw score and its confidence.
 
-        With a ranking loss: argmax of the class scores if the maximum is at
-        least ``threshold``, else Other (the paper's rule); with per-label
-        thresholds in ``cfg["thresholds"]``, the argmax label c is predicted
-        iff ``s_c >= thresholds[c]``. With cross-entropy
-        alone: argmax of the softmax over the labels and Other. ``thresholds``:
-        :meth:`label_thresholds`, passed in by a caller that decodes many Docs.
-        """
-        C = len(self.labels)
+        With a ranking loss the argmax runs over the relation labels (Other has no score: it is
+        predicted when the best score is below θ, the paper's rule); with cross-entropy alone over
+        the softmax of the labels and Other, and the score is the probability."""
         if len(scores) == 0:
-            return numpy.zeros((0,), dtype="int64"), numpy.zeros((0,), dtype="float32")
+            empty = numpy.zeros((0,), dtype="float32")
+            return numpy.zeros((0,), dtype="int64"), empty, empty
         if self.cfg["classification_loss"] == "cross_entropy":
             z = scores - scores.max(1, keepdims=True)
             p = numpy.exp(z) / numpy.exp(z).sum(1, keepdims=True)
             best = p.argmax(1)
-            return best, p[numpy.arange(len(p)), best]
-        s = scores[:, :C]
+            top = p[numpy.arange(len(p)), best]
+            return best, top, top
+        s = scores[:, : len(self.labels)]
         best = s.argmax(1)
         top = s[numpy.arange(len(s)), best]
+        return best, top, self.confidence(top)
+
+    def scored(self, docs: Sequence[Doc], predictions: Prediction) -> List[List[ScoredCandidate]]:
+        """The candidates of each Doc with their best label, raw score and confidence
+        (:class:`~.data_classes.ScoredCandidate`), from :meth:`predict`'s output; no threshold applied."""
+        X, scores = predictions
+        labels = self.labels + (OTHER,)
+        out = []
+        for doc, cands, doc_scores in zip(docs, X.cands, scores):
+            best, top, conf = self._best(doc_scores)
+            own = {(e.start, e.end): e.label_ for e in doc.ents}  # the Doc's labels, not the mapped ones
+            out.append(
+                [
+                    ScoredCandidate(
+                        Span(doc, c.head[0], c.head[1], label=own.get(c.head, c.head_label)),
+                        Span(doc, c.tail[0], c.tail[1], label=own.get(c.tail, c.tail_label)),
+                        labels[b],
+                        float(t),
+                        float(f),
+                    )
+                    for c, b, t, f in zip(cands, best, top, conf)
+                ]
+            )
+        return out
+
+    def score_candidates(self, docs: Iterable[Doc]) -> List[List[ScoredCandidate]]:
+        """Every candidate pair of each Doc, scored and not thresholded: the one way to score a Doc's
+        candidates (``set_annotations``, ``evaluate --sweep`` and ``calibrate`` read it).
+
+        The Docs are read as :meth:`predict` reads them: their entities (``doc.ents`` through
+        ``entity_label_map``) and the output of the upstream components the model listens to, which
+        must have run on them (``nlp.pipe(docs, disable=[name])``, or :func:`.scoring.sweep.scored_candidates`).
+        Keep a pair as :meth:`relations` does: ``pipe.relations(doc_scored)``.
+        """
+        docs = list(docs)
+        return self.scored(docs, self.predict(docs))
+
+    def label_thresholds(self) -> Dict[str, float]:
+        """θ per label: ``cfg["thresholds"][label]`` when set (``spacy-bio-rel calibrate --per-label``),
+        else ``cfg["threshold"]``."""
+        per_label = self.cfg.get("thresholds") or {}
+        return {label: float(per_label.get(label, self.cfg["threshold"])) for label in self.labels}
+
+    def select(
+        self, scored: Sequence[ScoredCandidate], thresholds: Optional[Dict[str, float]] = None
+    ) -> List[ScoredCandidate]:
+        """The decision rule: the scored candidates of one Doc that are predicted. A pair is predicted
+        with its argmax label iff that label is not Other and, with a ranking loss, its score is at
+        least the label's θ (``thresholds``, default :meth:`label_thresholds`; one θ is the paper's
+        rule). With ``symmetric_labels`` and ``directed``, of a pair predicted with such a label in
+        both orders the higher-scoring order is kept."""
         if thresholds is None:
             thresholds = self.label_thresholds()
-        return numpy.where(top >= thresholds[best], best, C), self.confidence(top)
+        by_argmax = self.cfg["classification_loss"] == "cross_entropy"
+        kept = [x for x in scored if x.label != OTHER and (by_argmax or x.score >= thresholds[x.label])]
+        symmetric = self.cfg.get("symmetric_labels") if self.cfg["directed"] else None
+        return _one_order(kept, set(symmetric)) if symmetric else kept
 
-    def label_thresholds(self) -> numpy.ndarray:
-        """θ per label, in label order: ``cfg["thresholds"][label]`` when set
-        (``spacy-bio-rel calibrate --per-label``), else ``cfg["threshold"]``."""
-        per_label = self.cfg.get("thresholds") or {}
-        return numpy.asarray(
-            [float(per_label.get(label, self.cfg["threshold"])) for label in self.labels], dtype="float64"
-        )
+    def relations(
+        self, scored: Sequence[ScoredCandidate], thresholds: Optional[Dict[str, float]] = None
+    ) -> List[Relation]:
+        """The relations of one Doc's scored candidates (:meth:`select`), as set on the Doc."""
+        return [Relation(x.head, x.tail, x.label, x.confidence) for x in self.select(scored, thresholds)]
 
     def set_annotations(self, docs: Iterable[Doc], predictions: Prediction) -> None:
-        C = len(self.labels)
-        X, scores = predictions
+        docs = list(docs)
         thresholds = self.label_thresholds()  # once per batch, not per Doc
-        for doc, cands, doc_scores in zip(docs, X.cands, scores):
-            best, conf = self.decode(doc_scores, thresholds)
-            rels = []
-            own = {(e.start, e.end): e.label_ for e in doc.ents}  # the Doc's labels, not the mapped ones
-            for c, b, s in zip(cands, best, conf):
-                if b < C:
-                    head = Span(doc, c.head[0], c.head[1], label=own.get(c.head, c.head_label))
-                    tail = Span(doc, c.tail[0], c.tail[1], label=own.get(c.tail, c.tail_label))
-                    rels.append(Relation(head, tail, self.labels[b], float(s)))
-            symmetric = self.cfg.get("symmetric_labels") if self.cfg["directed"] else None
-            set_relations(doc, _one_order(rels, set(symmetric)) if symmetric else rels)
+        for doc, doc_scored in zip(docs, self.scored(docs, predictions)):
+            set_relations(doc, self.relations(doc_scored, thresholds))
 
     # -- training ---------------------------------------------------------------
     def _loss_settings(self) -> LossSettings:
@@ -788,7 +828,7 @@ def _without_symmetric_reverses(cands: List[Candidate], index, symmetric) -> Lis
     ]
 
 
-def _one_order(rels: List[Relation], symmetric) -> List[Relation]:
+def _one_order(rels: List, symmetric) -> List:
     """Of a pair predicted with the same symmetric label in both orders, keep the
     higher-scoring order (the first on a tie)."""
     best: Dict[Tuple, int] = {}

@@ -6,10 +6,10 @@ trained on other data, for another number of epochs or with other margins
 puts its scores elsewhere, so a θ picked on held-out data often does much
 better. This module:
 
-1. runs the pipeline once on Docs with gold entities and every threshold
-   lowered to ``-inf`` (:func:`.sweep.collect_scored`), so that every
-   candidate gets its argmax label and its confidence, turned back into the
-   raw class score (:meth:`RelationExtractor.threshold_for_confidence`);
+1. runs the pipeline once on Docs with gold entities and scores every
+   candidate (:func:`.sweep.collect_scored`, through
+   :meth:`RelationExtractor.score_candidates`): its argmax label and raw
+   class score, no threshold;
 2. :func:`best_global_threshold`: the θ that maximises micro F1 (exact:
    every distinct score is tried; θ is put halfway to the next lower score,
    so float rounding cannot move a candidate across it);
@@ -76,10 +76,9 @@ def collect(nlp: Language, examples, component: Optional[str] = None) -> Scored:
             "classification_loss = 'cross_entropy' predicts Other by argmax, not by a "
             "threshold: there is nothing to calibrate"
         )
-    gold, predicted = collect_scored(nlp, examples, component=component, predicted_entities=False)
+    gold, predicted = collect_scored(nlp, examples, component=component, predicted_entities=False, raw=True)
     best: Dict[Hashable, float] = {}
-    for key, conf in predicted:
-        raw = pipe.threshold_for_confidence(float(conf))
+    for key, raw in predicted:
         if key not in best or raw > best[key]:
             best[key] = raw
     labels = list(pipe.labels)
@@ -192,7 +191,7 @@ def calibrate(nlp: Language, examples, *, per_label: bool = False, component: Op
     scored = collect(nlp, examples, component)
     if not scored.n_gold:
         raise CalibrationError("the data has no gold relations: cannot choose a threshold on it")
-    before = evaluate_thresholds(scored, pipe.label_thresholds())
+    before = evaluate_thresholds(scored, [pipe.label_thresholds()[label] for label in scored.labels])
     theta = best_global_threshold(scored)
     global_ = evaluate_thresholds(scored, [theta] * len(scored.labels))
     result = {

@@ -4,10 +4,10 @@ A user who needs more precision (or more recall) than the trained threshold
 gives keeps only the relations whose ``score`` is at least a cut-off θ. This
 module measures what each θ would give on a dev set:
 
-1. :func:`collect_scored` runs the pipeline once with the relation
-   component's ``threshold`` lowered to ``-inf`` (restored afterwards), so
-   that every candidate pair gets its best label and its score, and returns
-   every predicted relation with its score and the gold relations;
+1. :func:`collect_scored` runs the pipeline once and scores every candidate
+   pair with :meth:`RelationExtractor.score_candidates` (its best label and
+   score, no threshold), and returns every pair the component would predict
+   at some cut-off, with its score, and the gold relations;
 2. :func:`sweep` (pure arithmetic, no model) counts, for every cut-off θ,
    the predictions with ``score >= θ`` and the correct ones among them.
 
@@ -22,15 +22,17 @@ it predicts.
 """
 
 import bisect
-import contextlib
 import math
 from dataclasses import asdict, dataclass
 from typing import Any, Collection, Dict, Hashable, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from spacy.language import Language
+from spacy.tokens import Doc
 from spacy.training import Example
+from spacy.util import minibatch
 
-from spacy_bio_rel.relations import get_relations
+from spacy_bio_rel.data_classes import ScoredCandidate
+from spacy_bio_rel.relations import Relation
 from spacy_bio_rel.scoring.e2e_scorer import doc_relation_keys, prf, relation_key
 
 ScoredKey = Tuple[Hashable, float]
@@ -103,21 +105,14 @@ def best_cutoff(gold: Collection[Hashable], predicted: Sequence[ScoredKey]) -> O
     return best_row(sweep(gold, predicted, sorted({float(s) for _, s in predicted})))
 
 
-@contextlib.contextmanager
-def threshold_lowered(pipe) -> Iterator[None]:
-    """Set ``pipe.cfg["threshold"]`` (and any per-label ``thresholds``) to
-    ``-inf`` inside the block, restore them after."""
-    saved = pipe.cfg["threshold"]
-    saved_per_label = pipe.cfg.get("thresholds")
-    pipe.cfg["threshold"] = -math.inf
-    if saved_per_label is not None:
-        pipe.cfg["thresholds"] = {}
-    try:
-        yield
-    finally:
-        pipe.cfg["threshold"] = saved
-        if saved_per_label is not None:
-            pipe.cfg["thresholds"] = saved_per_label
+def scored_candidates(
+    nlp: Language, docs: Iterable[Doc], *, component: str, batch_size: int = 64
+) -> Iterator[Tuple[Doc, List[ScoredCandidate]]]:
+    """Each Doc of ``docs`` after the pipeline's other components, with its candidates scored by
+    ``component`` (:meth:`RelationExtractor.score_candidates`: best label and score, no threshold)."""
+    pipe = nlp.get_pipe(component)
+    for batch in minibatch(nlp.pipe(docs, batch_size=batch_size, disable=[component]), batch_size):
+        yield from zip(batch, pipe.score_candidates(batch))
 
 
 def collect_scored(
@@ -127,29 +122,29 @@ def collect_scored(
     component: str,
     predicted_entities: bool,
     batch_size: int = 64,
+    raw: bool = False,
 ) -> Tuple[List[Hashable], List[ScoredKey]]:
     """Gold keys and scored predicted keys of ``examples``, keys prefixed by the Doc's index.
 
-    ``predicted_entities = False``: the pipeline runs on the examples'
-    predicted Docs (gold entities, as the gold-entity reader makes them);
-    ``True``: on the reference's tokens and sentences without entities
-    (``EndToEndCorpus``), the pipeline setting the entities.
+    The pipeline runs on the examples' predicted Docs: with gold entities as the gold-entity
+    reader makes them (``predicted_entities = False``), or the reference's tokens and sentences
+    without entities (``EndToEndCorpus``), the pipeline setting the entities. Every candidate that
+    the component would predict at some θ is kept (:meth:`RelationExtractor.select` with θ = -inf
+    for every label), with its confidence (``Relation.score``), or with ``raw`` its raw class score.
     """
     pipe = nlp.get_pipe(component)
     directed = bool(pipe.cfg.get("directed", True))
     typed = predicted_entities
-    if predicted_entities:
-        inputs = (eg.predicted for eg in examples)
-    else:
-        inputs = (eg.predicted for eg in examples)
+    no_threshold = {label: -math.inf for label in pipe.labels}
     gold: List[Hashable] = []
     predicted: List[ScoredKey] = []
-    with threshold_lowered(pipe):
-        for i, (eg, doc) in enumerate(zip(examples, nlp.pipe(inputs, batch_size=batch_size))):
-            gold.extend((i,) + key for key in doc_relation_keys(eg.reference, directed=directed, typed=typed))
-            predicted.extend(
-                ((i,) + relation_key(r, directed=directed, typed=typed), r.score) for r in get_relations(doc)
-            )
+    docs = (eg.predicted for eg in examples)
+    scored = scored_candidates(nlp, docs, component=component, batch_size=batch_size)
+    for i, (eg, (doc, doc_scored)) in enumerate(zip(examples, scored)):
+        gold.extend((i,) + key for key in doc_relation_keys(eg.reference, directed=directed, typed=typed))
+        for x in pipe.select(doc_scored, no_threshold):
+            key = relation_key(Relation(x.head, x.tail, x.label), directed=directed, typed=typed)
+            predicted.append(((i,) + key, x.score if raw else x.confidence))
     return gold, predicted
 
 

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from util import gold_examples, trained
 
 from spacy_bio_rel.cli.app import app
+from spacy_bio_rel.data_classes import ScoredCandidate
 from spacy_bio_rel.scoring.calibrate import (
     Scored,
     best_global_threshold,
@@ -79,18 +80,23 @@ def test_calibrate_on_a_tiny_pipeline_never_lowers_f1(tmp_path):
         pipe.cfg.update(saved)
 
 
-def test_decode_honours_per_label_thresholds():
-    pipe = trained().get_pipe("relation_extractor")
+def test_select_honours_per_label_thresholds():
+    nlp = trained()
+    pipe = nlp.get_pipe("relation_extractor")
     saved = dict(pipe.cfg)
+    doc = nlp.make_doc("Anna works for Acme in Paris")
+    span = doc[0:1]
+    live, work = pipe.labels  # Live_In, Work_For
+    scored = [ScoredCandidate(span, span, live, 2.0, 0.9), ScoredCandidate(span, span, work, 0.5, 0.4)]
+    scored.append(ScoredCandidate(span, span, live, 0.4, 0.3))
     try:
-        C = len(pipe.labels)  # Live_In, Work_For
-        scores = numpy.asarray([[2.0, -1.0], [-1.0, 0.5], [0.4, 0.1]], dtype="float32")
         pipe.cfg["threshold"] = 1.0
-        assert pipe.decode(scores)[0].tolist() == [0, C, C]
-        pipe.cfg["thresholds"] = {"Live_In": 0.3, "Work_For": 0.6}
-        assert pipe.decode(scores)[0].tolist() == [0, C, 0]
-        pipe.cfg["thresholds"] = {"Work_For": 0.2}  # Live_In falls back on threshold
-        assert pipe.decode(scores)[0].tolist() == [0, 1, C]
+        assert pipe.select(scored) == scored[:1]
+        pipe.cfg["thresholds"] = {live: 0.3, work: 0.6}
+        assert pipe.select(scored) == [scored[0], scored[2]]
+        pipe.cfg["thresholds"] = {work: 0.2}  # Live_In falls back on threshold
+        assert pipe.select(scored) == scored[:2]
+        assert [r.score for r in pipe.relations(scored)] == [0.9, 0.4]
     finally:
         pipe.cfg.clear()
         pipe.cfg.update(saved)

@@ -13,7 +13,7 @@ from spacy_bio_rel import get_relations, set_relations
 from spacy_bio_rel.scoring.e2e_scorer import score_e2e
 from spacy_bio_rel.scoring.evaluate_e2e import describe, parse_cutoffs, sweep_dataset
 from spacy_bio_rel.scoring.scorer import score_relations
-from spacy_bio_rel.scoring.sweep import best_cutoff, best_row, default_cutoffs, sweep, threshold_lowered
+from spacy_bio_rel.scoring.sweep import best_cutoff, best_row, default_cutoffs, scored_candidates, sweep
 
 
 def test_sweep_counts_predictions_at_or_above_each_cutoff():
@@ -36,18 +36,6 @@ def test_default_cutoffs_and_parsing():
     assert parse_cutoffs("0.5, 0.9") == [0.5, 0.9]
     with pytest.raises(ValueError, match="start:stop:step"):
         parse_cutoffs("a:b")
-
-
-def test_threshold_is_restored_after_an_error():
-    class Pipe:
-        cfg = {"threshold": 0.5}
-
-    pipe = Pipe()
-    with pytest.raises(RuntimeError):
-        with threshold_lowered(pipe):
-            assert pipe.cfg["threshold"] == -math.inf
-            raise RuntimeError
-    assert pipe.cfg["threshold"] == 0.5
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +61,15 @@ def test_sweep_agrees_with_the_scorers_on_filtered_predictions(model_and_dev, en
     assert out["best_over_all_scores"]["f"] >= out["best"]["f"] - 1e-9
     # the same figure by filtering the -inf predictions at one cut-off and using the project's scorers
     refs = planted_docs(nlp, 16)
-    with threshold_lowered(pipe):
+    pipe.cfg["threshold"] = -math.inf  # the component's own annotation, every candidate with its best label
+    try:
         docs = (
             list(nlp.pipe([r.text for r in refs]))
             if entities == "predicted"
             else list(nlp.pipe([_with_ents(nlp, r) for r in refs]))
         )
+    finally:
+        pipe.cfg["threshold"] = before
     cut = sorted(r.score for d in docs for r in get_relations(d))[len(docs) // 2]
     for d in docs:
         set_relations(d, [r for r in get_relations(d) if r.score >= cut])
@@ -139,3 +130,27 @@ def test_predicted_entities_need_an_entity_recogniser(model_and_dev):
         with pytest.raises(PipelineError, match="sets no entities"):
             run()
     assert sweep_dataset(bare, dev, entities="gold")["rows"]  # gold entities need no recogniser
+
+
+def test_scored_candidates_give_what_the_component_annotates(model_and_dev):
+    model, _ = model_and_dev
+    nlp = spacy.load(model)
+    pipe = nlp.get_pipe("relation_extractor")
+    refs = planted_docs(nlp, 8)
+    texts = [r.text for r in refs]
+    annotated = list(nlp.pipe(texts))
+    threshold = pipe.cfg["threshold"]
+    docs = (nlp.make_doc(t) for t in texts)
+    for (doc, scored), expected in zip(
+        scored_candidates(nlp, docs, component="relation_extractor"), annotated
+    ):
+        assert len(scored) >= len(get_relations(expected))
+        assert all(x.label in pipe.labels for x in scored)
+        kept = [_key(r) for r in pipe.relations(scored)]
+        assert kept == [_key(r) for r in get_relations(expected)]
+        assert all((x.score >= threshold) == (x in pipe.select(scored)) for x in scored)
+    assert pipe.cfg["threshold"] == threshold
+
+
+def _key(r):
+    return (r.head.start_char, r.head.end_char, r.head.label_, r.tail.start_char, r.label, round(r.score, 6))
