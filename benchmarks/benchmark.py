@@ -83,7 +83,7 @@ def sync():
 
 def train_throughput(nlp, batches: List[List[Example]], fast: bool) -> float:
     pipe = nlp.get_pipe("relation_extractor")
-    torch_module(pipe.model).fast = fast
+    torch_module(pipe.model).shared_convolution = fast
     opt = configure_rmsprop(learn_rate=0.001)
     pairs = 0
     sync()
@@ -97,7 +97,7 @@ def train_throughput(nlp, batches: List[List[Example]], fast: bool) -> float:
 
 def predict_throughput(nlp, docs, fast: bool):
     pipe = nlp.get_pipe("relation_extractor")
-    torch_module(pipe.model).fast = fast
+    torch_module(pipe.model).shared_convolution = fast
     sync()
     t0 = time.perf_counter()
     X, _ = pipe.predict(docs)
@@ -224,7 +224,7 @@ def stress_memory(args) -> Dict:
             "from spacy_bio_rel.training.optimizers import configure_rmsprop;"
             "hwm=lambda:[float(l.split()[1])/1024 for l in open('/proc/self/status') if l.startswith('VmHWM')][0];"
             "nlp,eg,fast=pickle.load(sys.stdin.buffer);p=nlp.get_pipe('relation_extractor');"
-            "torch_module(p.model).fast=fast;a=hwm();p.update([eg],sgd=configure_rmsprop());"
+            "torch_module(p.model).shared_convolution=fast;a=hwm();p.update([eg],sgd=configure_rmsprop());"
             "print(a,hwm())"
         )
         nlp2 = spacy.util.load_model_from_config(config, auto_fill=True)

@@ -48,7 +48,7 @@ def main():
         out = []
         for fast in (True, False):
             module.zero_grad()
-            loss = total_loss(*module(*inputs, fast=fast), gold, settings)
+            loss = total_loss(*module(*inputs, shared_convolution=fast), gold, settings)
             loss.backward()
             out.append(
                 (loss.item(), {n: p.grad.clone() for n, p in module.named_parameters() if p.grad is not None})

@@ -32,7 +32,7 @@ PIPE = "relation_extractor"
 
 def build_path(lang, examples, seed, dropout, fast):
     nlp = build(lang, examples, seed, -1, model={"dropout": dropout})
-    torch_module(nlp.get_pipe(PIPE).model).fast = fast
+    torch_module(nlp.get_pipe(PIPE).model).shared_convolution = fast
     return nlp
 
 

@@ -139,7 +139,7 @@ def network_check(gpu_id, train_path, steps):
         module.dropout.p = 0.0  # the same network on both paths
         result = {}
         for fast in (True, False):
-            module.fast = fast
+            module.shared_convolution = fast
             module.zero_grad()
             X = pipe.training_input(batch)
             scores, backprop = pipe.model.begin_update(X)
@@ -150,7 +150,7 @@ def network_check(gpu_id, train_path, steps):
             result[fast] = (scores.classes, loss, grads, predicted)
         module.zero_grad()
         module.dropout.p = drop
-        module.fast = True
+        module.shared_convolution = True
         (c1, l1, g1, p1), (c2, l2, g2, p2) = result[True], result[False]
         diffs = {
             "train_scores": max_diff(c1, c2),

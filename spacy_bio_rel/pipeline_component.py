@@ -228,22 +228,30 @@ class RelationExtractor(TrainablePipe):
         classification_loss: str,
         alpha: float,
         beta: float,
-        class_weight_power: float = 0.0,
-        positive_weight: float = 1.0,
+        class_weight_power: float,
+        positive_weight: float,
         max_pairs_per_step: int,
-        max_candidates_per_sentence: int = 1000,
-        symmetric_labels: Sequence[str] = (),
-        torch_threads: int = 1,
-        train_entities: str = "gold",
-        entity_label_map: Optional[Dict[str, str]] = None,
+        max_candidates_per_sentence: int,
+        symmetric_labels: Sequence[str],
+        torch_threads: int,
+        train_entities: str,
+        entity_label_map: Dict[str, str],
         scorer: Optional[Callable] = None,
     ):
         if classification_loss not in CLASSIFICATION_LOSSES:
             raise ValueError(
                 f"classification_loss must be one of {CLASSIFICATION_LOSSES}, got {classification_loss!r}"
             )
+        _check_numbers(
+            threshold=threshold,
+            margin_pos=margin_pos,
+            margin_neg=margin_neg,
+            gamma=gamma,
+            alpha=alpha,
+            beta=beta,
+        )
         if int(max_pairs_per_step) < 1:
-            raise ValueError("max_pairs_per_step must be at least 1")
+            raise ValueError(f"max_pairs_per_step must be at least 1, got {max_pairs_per_step}")
         if float(positive_weight) <= 0 or float(class_weight_power) < 0:
             raise ValueError(
                 "positive_weight must be above 0 and class_weight_power at least 0, got "
@@ -341,7 +349,7 @@ class RelationExtractor(TrainablePipe):
         """The entities as the model reads them: ``ents`` (default ``doc.ents``) with their labels
         mapped through ``entity_label_map`` (copies of the spans when the map changes a label)."""
         ents = list(doc.ents if ents is None else ents)
-        label_map = self.cfg.get("entity_label_map")
+        label_map = self.cfg["entity_label_map"]
         if not label_map or not any(e.label_ in label_map for e in ents):
             return ents
         return [
@@ -410,7 +418,7 @@ class RelationExtractor(TrainablePipe):
         if skip:
             skip_set = {tuple(x) for x in skip}
             cands = [c for c in cands if (c.head[0], c.head[1], c.tail[0], c.tail[1]) not in skip_set]
-        cap = int(self.cfg.get("max_candidates_per_sentence", 0))
+        cap = int(self.cfg["max_candidates_per_sentence"])
         if cap:
             cands, dropped = cap_per_sentence(cands, cap)
             if dropped:
@@ -429,9 +437,9 @@ class RelationExtractor(TrainablePipe):
         the predicted entities' candidates (``train_entities``, default the
         component's setting; see :meth:`_entities_to_train_on`)."""
         docs, ents, cands = [], [], []
-        mode = train_entities or self.cfg.get("train_entities", "gold")
+        mode = train_entities or self.cfg["train_entities"]
         alt: List[List[Span]] = []
-        symmetric = set(self.cfg.get("symmetric_labels") or ()) if self.cfg["directed"] else set()
+        symmetric = set(self.cfg["symmetric_labels"] or ()) if self.cfg["directed"] else set()
         for eg in examples:
             doc_ents, _ = transfer_entities(eg.reference, eg.predicted)
             doc_ents = self.read_entities(eg.predicted, doc_ents)
@@ -502,7 +510,7 @@ class RelationExtractor(TrainablePipe):
         self._check_sentences(docs)
         X = RelInput(docs, ents, [self.candidates(doc, e) for doc, e in zip(docs, ents)])
         parts: List[List[numpy.ndarray]] = [[] for _ in docs]
-        with torch_threads(self.cfg.get("torch_threads", 1)):
+        with torch_threads(self.cfg["torch_threads"]):
             for where, part in self._chunks(X):
                 arr = self.model.ops.to_numpy(self.model.predict(part).classes)
                 start = 0
@@ -609,7 +617,7 @@ class RelationExtractor(TrainablePipe):
             thresholds = self.label_thresholds()
         by_argmax = self.cfg["classification_loss"] == "cross_entropy"
         kept = [x for x in scored if x.label != OTHER and (by_argmax or x.score >= thresholds[x.label])]
-        symmetric = self.cfg.get("symmetric_labels") if self.cfg["directed"] else None
+        symmetric = self.cfg["symmetric_labels"] if self.cfg["directed"] else None
         return _one_order(kept, set(symmetric)) if symmetric else kept
 
     def relations(
@@ -641,7 +649,7 @@ class RelationExtractor(TrainablePipe):
 
     def _class_weights(self) -> Optional[Tuple[float, ...]]:
         c = self.cfg
-        power, positive = c.get("class_weight_power", 0.0), c.get("positive_weight", 1.0)
+        power, positive = c["class_weight_power"], c["positive_weight"]
         if power == 0.0 and positive == 1.0:
             return None
         counts = c.get("class_counts") or {}
@@ -724,7 +732,7 @@ class RelationExtractor(TrainablePipe):
         self.cfg["labels"] = sorted(set(self.cfg["labels"]) | set(found))
         if OTHER in self.cfg["labels"]:
             raise ValueError(f"{OTHER!r} is reserved for 'no relation' and cannot be a relation label")
-        unknown = set(self.cfg.get("symmetric_labels") or ()) - set(self.cfg["labels"])
+        unknown = set(self.cfg["symmetric_labels"] or ()) - set(self.cfg["labels"])
         if unknown:
             raise ValueError(
                 f"'{self.name}': symmetric_labels {sorted(unknown)} are not relation labels of the "
@@ -732,7 +740,7 @@ class RelationExtractor(TrainablePipe):
             )
         pairs = _mapped_type_pairs(
             learn_type_pairs(refs, self.cfg["directed"]),
-            self.cfg.get("entity_label_map"),
+            self.cfg["entity_label_map"],
             self.cfg["directed"],
         )
         if found and not pairs:
@@ -747,7 +755,7 @@ class RelationExtractor(TrainablePipe):
         self._type_pairs = None
         if nlp is not None:
             _check_listeners(self.model, nlp, self.name)
-            _warn_without_predicted_entities(nlp, self.name, self.cfg.get("train_entities", "gold"))
+            _warn_without_predicted_entities(nlp, self.name, self.cfg["train_entities"])
         X = self.training_input(examples, train_entities="gold")
         counts = numpy.bincount(self._gold(examples, X.cands), minlength=len(self.labels) + 1)
         self.cfg["class_counts"] = {
@@ -803,6 +811,25 @@ class RelationExtractor(TrainablePipe):
         }
         util.from_bytes(bytes_data, deserialize, exclude)
         return self
+
+
+def _check_numbers(*, threshold, margin_pos, margin_neg, gamma, alpha, beta) -> None:
+    """Raise a one-line ValueError naming the setting for a value the loss or the decision rule cannot use."""
+    values = {"threshold": threshold, "margin_pos": margin_pos, "margin_neg": margin_neg}
+    values.update(gamma=gamma, alpha=alpha, beta=beta)
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            raise ValueError(f"[components.relation_extractor] {name} must be a number, got {value!r}")
+        if name != "threshold" and math.isinf(value):  # θ = -inf predicts every argmax, +inf nothing
+            raise ValueError(f"[components.relation_extractor] {name} must be finite, got {value!r}")
+    if gamma <= 0:
+        raise ValueError(
+            f"[components.relation_extractor] gamma must be above 0 (the loss's scale), got {gamma}"
+        )
+    if alpha < 0 or beta < 0:
+        raise ValueError(
+            f"[components.relation_extractor] alpha and beta weigh the two losses: at least 0, got {alpha} and {beta}"
+        )
 
 
 def _excerpt(text: str, n: int = 60) -> str:

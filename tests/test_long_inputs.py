@@ -21,12 +21,12 @@ def both_paths(nlp, docs):
     pipe = nlp.get_pipe("relation_extractor")
     net = torch_module(pipe.model)
     try:
-        net.fast = True
+        net.shared_convolution = True
         fast = pipe.predict(docs)[1]
-        net.fast = False
+        net.shared_convolution = False
         ref = pipe.predict(docs)[1]
     finally:
-        net.fast = True
+        net.shared_convolution = True
     return fast, ref
 
 

@@ -274,3 +274,39 @@ def test_symmetric_labels_leave_the_reverse_pair_out_of_training_and_keep_one_or
     nlp.add_pipe("relation_extractor", config={"model": model, "symmetric_labels": ["Nope"]})
     with pytest.raises(ValueError, match="symmetric_labels"):
         nlp.initialize(lambda: examples)
+
+
+@pytest.mark.parametrize(
+    "setting,value",
+    [
+        ("gamma", -1.0),
+        ("gamma", 0.0),
+        ("threshold", float("nan")),
+        ("margin_pos", float("inf")),
+        ("alpha", -0.5),
+        ("beta", float("nan")),
+        ("max_pairs_per_step", 0),
+        ("max_candidates_per_sentence", -1),
+    ],
+)
+def test_a_setting_the_component_cannot_use_is_named(setting, value):
+    nlp = spacy.blank("en")
+    with pytest.raises(ValueError, match=setting):
+        nlp.add_pipe("relation_extractor", config={setting: value})
+
+
+@pytest.mark.parametrize(
+    "setting,value",
+    [("word_width", -5), ("n_filters", 0), ("hidden_width", -1), ("max_distance", 0), ("dropout", 1.5)],
+)
+def test_a_model_width_the_network_cannot_use_is_named(setting, value):
+    nlp = spacy.blank("en")
+    with pytest.raises(ValueError, match=setting):
+        nlp.add_pipe("relation_extractor", config={"model": {setting: value}})
+
+
+@pytest.mark.parametrize("confidence", [1.5, -0.1, float("nan")])
+def test_threshold_for_confidence_outside_0_1_is_an_error(confidence):
+    pipe = trained().get_pipe("relation_extractor")
+    with pytest.raises(ValueError, match="confidence"):
+        pipe.threshold_for_confidence(confidence)

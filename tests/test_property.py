@@ -108,13 +108,13 @@ def check_doc(nlp, data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the cap's, unknown labels', missing sentence boundaries' warnings
         try:
-            net.fast = True
+            net.shared_convolution = True
             X, fast = pipe.predict([doc])
             over_cap = pipe.skipped["candidates_over_cap"] - over_cap
-            net.fast = False
+            net.shared_convolution = False
             _, ref = pipe.predict([doc])
         finally:
-            net.fast = True
+            net.shared_convolution = True
         out = nlp(doc)
     assert fast[0].shape == (len(X.cands[0]), len(pipe.labels))
     assert numpy.isfinite(fast[0]).all()
@@ -123,7 +123,7 @@ def check_doc(nlp, data):
         batch = pipe.model.get_ref("featurize").predict(X)
         args = [torch.as_tensor(getattr(batch, f)) for f in BATCH_FIELDS]
         with torch.enable_grad():
-            train = net(*args, fast=True)[0].detach().numpy()
+            train = net(*args, shared_convolution=True)[0].detach().numpy()
         numpy.testing.assert_allclose(train, ref[0], rtol=0, atol=1e-5)
     pairs = {(c.head, c.tail) for c in X.cands[0]}
     assert all(((r.head.start, r.head.end), (r.tail.start, r.tail.end)) in pairs for r in out._.relations)

@@ -95,9 +95,36 @@ def random_batch(seed, lengths, max_ents=5, long_entities=False):
     return (words, tags, torch.tensor(lengths), t(ent_sent), t(ent_start), t(ent_end), t(e1), t(e2))
 
 
+def default_model_settings():
+    """The network settings of the factory's default_config (the one place they are written)."""
+    from spacy_bio_rel.pipeline_component import DEFAULT_MODEL
+
+    cfg = spacy.util.load_config_from_str(DEFAULT_MODEL)["model"]
+    keys = ("word_width", "tag_width", "position_width", "max_distance", "window_sizes", "n_filters")
+    keys += ("hidden_width", "dropout", "activation", "use_words", "use_tags", "use_positions")
+    out = {k: cfg[k] for k in keys}
+    out.update(
+        shared_convolution=cfg["shared_convolution"], tok2vec_width=0, entity_features=False, unit_dropout=0.0
+    )
+    return out
+
+
+def loss_settings(**kw):
+    """LossSettings with the factory's defaults, overridden by ``kw``."""
+    import spacy_bio_rel  # noqa: F401 (registers the factory)
+    from spacy_bio_rel.training.losses import LossSettings
+
+    meta = spacy.Language.get_factory_meta("relation_extractor")
+    names = ("classification_loss", "multitask", "alpha", "beta", "margin_pos", "margin_neg", "gamma")
+    settings = {k: meta.default_config[k] for k in names}
+    settings.update(kw)
+    return LossSettings(**settings)
+
+
 def model(seed=0, **kw):
     torch.manual_seed(seed)
-    settings = dict(n_words=40, n_tags=9, n_classes=4, max_distance=6, dropout=0.0, n_filters=8)
+    settings = default_model_settings()
+    settings.update(n_words=40, n_tags=9, n_classes=4, max_distance=6, dropout=0.0, n_filters=8)
     settings.update(kw)
     return BioTagCNN(**settings)
 

@@ -36,6 +36,7 @@ BATCH_FIELDS = ("words", "tags", "lengths", "ent_sent", "ent_start", "ent_end", 
 
 @registry.architectures("spacy-bio-rel.BioTagCNN.v1")
 def build_bio_tag_cnn(
+    *,
     word_width: int,
     tag_width: int,
     position_width: int,
@@ -49,43 +50,42 @@ def build_bio_tag_cnn(
     use_tags: bool,
     use_positions: bool,
     shared_convolution: bool,
-    granularity: str = "token",
-    lowercase: bool = True,
-    min_freq: int = 2,
-    max_length: int = 200,
+    granularity: str,
+    lowercase: bool,
+    min_freq: int,
+    max_length: int,
 ) -> Model[RelInput, RelScores]:
     """Multi-window CNN with word, BIO-tag and position embeddings (Ye et al. 2019).
 
     ``shared_convolution = false`` runs the straightforward per-pair network
-    (same parameters, same result, slower): a reference only. The
-    featurisation settings default to version 0.1's component defaults so
-    that a v1 model section of that version still builds.
+    (same parameters, same result, slower): a reference only.
     """
     return build_bio_tag_cnn_v2(
-        None,
-        0,
-        word_width,
-        tag_width,
-        position_width,
-        max_distance,
-        window_sizes,
-        n_filters,
-        hidden_width,
-        dropout,
-        activation,
-        use_words,
-        use_tags,
-        use_positions,
-        shared_convolution,
-        granularity,
-        lowercase,
-        min_freq,
-        max_length,
+        tok2vec=None,
+        tok2vec_width=0,
+        word_width=word_width,
+        tag_width=tag_width,
+        position_width=position_width,
+        max_distance=max_distance,
+        window_sizes=window_sizes,
+        n_filters=n_filters,
+        hidden_width=hidden_width,
+        dropout=dropout,
+        activation=activation,
+        use_words=use_words,
+        use_tags=use_tags,
+        use_positions=use_positions,
+        shared_convolution=shared_convolution,
+        granularity=granularity,
+        lowercase=lowercase,
+        min_freq=min_freq,
+        max_length=max_length,
     )
 
 
 @registry.architectures("spacy-bio-rel.BioTagCNN.v3")
 def build_bio_tag_cnn_v3(
+    *,
     tok2vec: Optional[Model[List[Doc], List[Floats2d]]],
     tok2vec_width: int,
     word_width: int,
@@ -137,8 +137,8 @@ def build_bio_tag_cnn_v3(
         use_words=use_words,
         use_tags=use_tags,
         use_positions=use_positions,
-        fast=shared_convolution,
-        dense_width=int(tok2vec_width) if has_encoder else 0,
+        shared_convolution=shared_convolution,
+        tok2vec_width=int(tok2vec_width) if has_encoder else 0,
         entity_features=bool(entity_features),
         unit_dropout=float(unit_dropout),
     )
@@ -161,6 +161,7 @@ def build_bio_tag_cnn_v3(
 
 @registry.architectures("spacy-bio-rel.BioTagCNN.v2")
 def build_bio_tag_cnn_v2(
+    *,
     tok2vec: Optional[Model[List[Doc], List[Floats2d]]],
     tok2vec_width: int,
     word_width: int,
@@ -188,27 +189,27 @@ def build_bio_tag_cnn_v2(
     tok2vec listener); null for none (then ``tok2vec_width`` is ignored).
     """
     return build_bio_tag_cnn_v3(
-        tok2vec,
-        tok2vec_width,
-        word_width,
-        tag_width,
-        position_width,
-        max_distance,
-        window_sizes,
-        n_filters,
-        hidden_width,
-        dropout,
-        activation,
-        use_words,
-        use_tags,
-        use_positions,
-        False,
-        0.0,
-        shared_convolution,
-        granularity,
-        lowercase,
-        min_freq,
-        max_length,
+        tok2vec=tok2vec,
+        tok2vec_width=tok2vec_width,
+        word_width=word_width,
+        tag_width=tag_width,
+        position_width=position_width,
+        max_distance=max_distance,
+        window_sizes=window_sizes,
+        n_filters=n_filters,
+        hidden_width=hidden_width,
+        dropout=dropout,
+        activation=activation,
+        use_words=use_words,
+        use_tags=use_tags,
+        use_positions=use_positions,
+        entity_features=False,
+        unit_dropout=0.0,
+        shared_convolution=shared_convolution,
+        granularity=granularity,
+        lowercase=lowercase,
+        min_freq=min_freq,
+        max_length=max_length,
     )
 
 

@@ -14,10 +14,10 @@ embedding beside the pooled vector, before the hidden layer (the lexical
 features of Zeng et al. 2014; the same on both paths); ``unit_dropout`` reads
 each known unit as the unknown one with that probability in training.
 
-Reference path (``fast=False``): builds the full input matrix of every pair and
+Reference path (``shared_convolution=False``): builds the full input matrix of every pair and
 convolves it, exactly as the paper describes.
 
-Fast path (``fast=True``, default): convolution is linear in its input, so
+Fast path (``shared_convolution=True``, default): convolution is linear in its input, so
 the convolution over [word; tag; pos1; pos2] is the sum of four convolutions,
 one per channel block, and each of those is a sum over filter taps of
 ``input row x tap weights``. Every input row comes from a small set: the
@@ -71,28 +71,48 @@ class BioTagCNN(nn.Module):
         n_words: int = 2,
         n_tags: int = 4,
         n_classes: int = 1,
-        word_width: int = 200,
-        tag_width: int = 50,
-        position_width: int = 50,
-        max_distance: int = 100,
-        window_sizes: Sequence[int] = (4, 5, 6, 7, 8, 9, 10),
-        n_filters: int = 64,
-        hidden_width: int = 128,
-        dropout: float = 0.2,
-        activation: str = "tanh",
-        use_words: bool = True,
-        use_tags: bool = True,
-        use_positions: bool = True,
-        fast: bool = True,
-        dense_width: int = 0,
-        entity_features: bool = False,
-        unit_dropout: float = 0.0,
+        *,
+        word_width: int,
+        tag_width: int,
+        position_width: int,
+        max_distance: int,
+        window_sizes: Sequence[int],
+        n_filters: int,
+        hidden_width: int,
+        dropout: float,
+        activation: str,
+        use_words: bool,
+        use_tags: bool,
+        use_positions: bool,
+        shared_convolution: bool,
+        tok2vec_width: int,
+        entity_features: bool,
+        unit_dropout: float,
     ):
+        """The settings are those of ``[components.relation_extractor.model]`` (their defaults are the
+        factory's ``default_config``); ``n_words``/``n_tags``/``n_classes`` are sized by
+        :meth:`resize` at initialize. ``tok2vec_width``: the width of the encoder's vectors, the dense
+        channel (0 for none)."""
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         if not 0.0 <= unit_dropout < 1.0:
             raise ValueError(f"unit_dropout must be in [0, 1), got {unit_dropout}")
+        sizes = {"word_width": word_width, "tag_width": tag_width, "position_width": position_width}
+        sizes.update(max_distance=max_distance, n_filters=n_filters, hidden_width=hidden_width)
+        for name, value in sizes.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(
+                    f"[components.relation_extractor.model] {name} must be a whole number of at least 1, got {value!r}"
+                )
+        if isinstance(tok2vec_width, bool) or not isinstance(tok2vec_width, int) or tok2vec_width < 0:
+            raise ValueError(
+                f"[components.relation_extractor.model] tok2vec_width must be 0 or more, got {tok2vec_width!r}"
+            )
+        if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:  # NaN fails too
+            raise ValueError(
+                f"[components.relation_extractor.model] dropout must be in [0, 1), got {dropout!r}"
+            )
         if not window_sizes or min(window_sizes) < 1:
             raise ValueError(f"window_sizes must be positive integers, got {list(window_sizes)}")
         self.window_sizes = [int(k) for k in window_sizes]
@@ -101,8 +121,8 @@ class BioTagCNN(nn.Module):
         self.position_width = position_width
         self.activation = activation
         self.act = ACTIVATIONS[activation]
-        self.fast = fast
-        self.dense_width = int(dense_width)
+        self.shared_convolution = bool(shared_convolution)
+        self.tok2vec_width = int(tok2vec_width)
         self.unit_dropout = float(
             unit_dropout
         )  # training only; not a saved setting (no effect on prediction)
@@ -110,7 +130,7 @@ class BioTagCNN(nn.Module):
             "use_words": use_words,
             "use_tags": use_tags,
             "use_positions": use_positions,
-            "dense_width": self.dense_width,
+            "tok2vec_width": self.tok2vec_width,
             "activation": activation,
             "window_sizes": self.window_sizes,
             "n_filters": n_filters,
@@ -126,7 +146,7 @@ class BioTagCNN(nn.Module):
         n_dist = 2 * max_distance + 1
         self.pos1_emb = nn.Embedding(n_dist, position_width) if use_positions else None
         self.pos2_emb = nn.Embedding(n_dist, position_width) if use_positions else None
-        self.shared_width = word_width * use_words + tag_width * use_tags + self.dense_width
+        self.shared_width = word_width * use_words + tag_width * use_tags + self.tok2vec_width
         in_width = self.shared_width + 2 * position_width * use_positions
         if in_width == 0:
             raise ValueError("At least one of use_words, use_tags, use_positions must be true")
@@ -169,6 +189,9 @@ class BioTagCNN(nn.Module):
         return dict(self.settings)
 
     def set_extra_state(self, state) -> None:
+        state = dict(state)
+        if "dense_width" in state:  # the key of models saved by version 0.2
+            state.setdefault("tok2vec_width", state.pop("dense_width"))
         for key in self.settings:
             value = state.get(key, self.settings[key])
             if self.settings[key] != value:
@@ -221,12 +244,12 @@ class BioTagCNN(nn.Module):
         pair_e2: torch.Tensor,
         token_vectors: Optional[torch.Tensor] = None,
         unit_tokens: Optional[torch.Tensor] = None,
-        fast: Optional[bool] = None,
+        shared_convolution: Optional[bool] = None,
     ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """``token_vectors`` (T, dense_width): the encoder's vectors of the
+        """``token_vectors`` (T, tok2vec_width): the encoder's vectors of the
         batch's tokens; ``unit_tokens`` (S, N): the row each unit reads (-1:
-        padding). Both required iff ``dense_width > 0``."""
-        use_fast = self.fast if fast is None else fast
+        padding). Both required iff ``tok2vec_width > 0``."""
+        use_fast = self.shared_convolution if shared_convolution is None else shared_convolution
         if torch.is_grad_enabled():
             # a training step: the optimiser then changes the weights in place (Thinc assigns
             # ``param.data`` an array it updated in place, which no version counter sees), so the
@@ -281,20 +304,20 @@ class BioTagCNN(nn.Module):
         return torch.cat(parts, 1)
 
     def _dense_input(self, token_vectors, unit_tokens) -> Optional[torch.Tensor]:
-        """(S, N, dense_width) dense channel of each unit, zero for padding."""
+        """(S, N, tok2vec_width) dense channel of each unit, zero for padding."""
         if token_vectors is None or unit_tokens is None:
-            if self.dense_width:
+            if self.tok2vec_width:
                 raise ValueError(
-                    f"The network has a dense channel of width {self.dense_width}: pass token vectors"
+                    f"The network has a dense channel of width {self.tok2vec_width}: pass token vectors"
                 )
             return None
-        if token_vectors.shape[-1] != self.dense_width:
+        if token_vectors.shape[-1] != self.tok2vec_width:
             raise ValueError(
-                f"The network expects token vectors of width {self.dense_width}, got {token_vectors.shape[-1]}"
+                f"The network expects token vectors of width {self.tok2vec_width}, got {token_vectors.shape[-1]}"
             )
         valid = unit_tokens >= 0
         rows = (
-            token_vectors.new_zeros((1, self.dense_width)) if token_vectors.shape[0] == 0 else token_vectors
+            token_vectors.new_zeros((1, self.tok2vec_width)) if token_vectors.shape[0] == 0 else token_vectors
         )
         return rows[unit_tokens.clamp(min=0)] * valid[..., None].to(rows.dtype)
 
@@ -358,7 +381,7 @@ class BioTagCNN(nn.Module):
             sources.append(self._tap_ids(self._unit_rows(tags), lengths, self.tag_emb.num_embeddings))
         else:
             sources += [None, None]
-        dense_map = self._dense_map(dense, blocks["dense"]) if self.dense_width else None
+        dense_map = self._dense_map(dense, blocks["dense"]) if self.tok2vec_width else None
         if self.pos1_emb is not None:
             # only the distances a sentence of N units can produce
             lo = max(0, self.max_distance - (N - 1))
@@ -383,7 +406,7 @@ class BioTagCNN(nn.Module):
         tables.refresh(self, N)
         lengths_e = lengths.index_select(0, ent_sent)
         C = tables.sentence_part(self, words, tags, lengths)
-        if self.dense_width:
+        if self.tok2vec_width:
             D = self._dense_map(dense, tables.blocks["dense"])
             C = D if C is None else C.add_(D)
         A = None if C is None else C.index_select(0, ent_sent)
@@ -414,12 +437,12 @@ class BioTagCNN(nn.Module):
         parts = [
             ("word", self.word_emb),
             ("tag", self.tag_emb),
-            ("dense", self.dense_width or None),
+            ("dense", self.tok2vec_width or None),
             ("pos1", self.pos1_emb),
             ("pos2", self.pos2_emb),
         ]
         present = [(name, part) for name, part in parts if part is not None]
-        widths = [self.dense_width if name == "dense" else part.embedding_dim for name, part in present]
+        widths = [self.tok2vec_width if name == "dense" else part.embedding_dim for name, part in present]
         return dict(zip([name for name, _ in present], torch.split(self._tap_kernel(), widths, 0)))
 
     def _tap_kernel(self) -> torch.Tensor:

@@ -94,16 +94,18 @@ def class_weights(counts: Sequence[int], power: float, positive_weight: float) -
     return [float(w) for w in raw * scale * float(positive_weight)] + [1.0]
 
 
-@dataclass
+@dataclass(frozen=True)
 class LossSettings:
+    """The loss settings of the component (their defaults: the factory's ``default_config``)."""
+
     n_labels: int
-    classification_loss: str = "ranking"
-    multitask: bool = True
-    alpha: float = 1.0
-    beta: float = 1.0
-    margin_pos: float = 2.5
-    margin_neg: float = 0.5
-    gamma: float = 2.0
+    classification_loss: str
+    multitask: bool
+    alpha: float
+    beta: float
+    margin_pos: float
+    margin_neg: float
+    gamma: float
     class_weights: Optional[Tuple[float, ...]] = None  # per class (labels, then Other); None: all 1
 
     def __post_init__(self):

@@ -61,19 +61,28 @@ def test_defaults_are_written_once():
     """The builders take no defaults for the settings the factory's default_config gives."""
     import inspect
 
-    from spacy_bio_rel.ml.architectures import build_bio_tag_cnn_v2, build_bio_tag_cnn_v3
+    from spacy_bio_rel.ml.architectures import build_bio_tag_cnn, build_bio_tag_cnn_v2, build_bio_tag_cnn_v3
+    from spacy_bio_rel.ml.bio_tag_cnn import BioTagCNN
+    from spacy_bio_rel.pipeline_component import RelationExtractor
 
-    for builder in (build_bio_tag_cnn_v2, build_bio_tag_cnn_v3):
-        assert all(
-            p.default is inspect.Parameter.empty for p in inspect.signature(builder).parameters.values()
-        )
+    for builder in (build_bio_tag_cnn, build_bio_tag_cnn_v2, build_bio_tag_cnn_v3):
+        params = inspect.signature(builder).parameters.values()
+        assert all(p.default is inspect.Parameter.empty and p.kind is p.KEYWORD_ONLY for p in params)
+    sized = {"self", "n_words", "n_tags", "n_classes"}  # sized at initialize, not settings
+    for cls in (BioTagCNN, RelationExtractor):
+        params = [p for p in inspect.signature(cls.__init__).parameters.values() if p.name not in sized]
+        settings = [p for p in params if p.kind is p.KEYWORD_ONLY and p.name != "scorer"]
+        assert settings and all(p.default is inspect.Parameter.empty for p in settings), cls
 
 
-def test_v1_architecture_still_builds_and_trains():
+def test_v1_architecture_builds_and_trains():
     nlp = spacy.blank("en")
-    v1 = {k: v for k, v in SMALL_MODEL.items() if k != "min_freq"}
+    v1 = dict(SMALL_MODEL)
     v1.update(
         {
+            "granularity": "token",
+            "lowercase": True,
+            "max_length": 200,
             "@architectures": "spacy-bio-rel.BioTagCNN.v1",
             "activation": "tanh",
             "use_words": True,

@@ -2,10 +2,10 @@
 
 import pytest
 import torch
-from util import model, random_batch
+from util import default_model_settings, loss_settings, model, random_batch
 
 from spacy_bio_rel.ml.bio_tag_cnn import BioTagCNN, relative_positions
-from spacy_bio_rel.training.losses import LossSettings, total_loss
+from spacy_bio_rel.training.losses import total_loss
 
 
 # [3, 5]: every sentence shorter than max_distance (6), so only part of the distance table is used
@@ -18,11 +18,11 @@ def test_fast_path_equals_reference(lengths, long_entities, activation):
     m = model(activation=activation)
     batch = random_batch(len(lengths), lengths, long_entities=long_entities)
     gold = torch.randint(0, 5, (batch[-1].shape[0],), generator=torch.Generator().manual_seed(1))
-    settings = LossSettings(n_labels=4, classification_loss="ranking", multitask=True)
+    settings = loss_settings(n_labels=4, classification_loss="ranking", multitask=True)
     results = []
     for fast in (True, False):
         m.zero_grad()
-        cls, ident = m(*batch, fast=fast)
+        cls, ident = m(*batch, shared_convolution=fast)
         loss = total_loss(cls, ident, gold, settings)
         loss.backward()
         grads = {n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None}
@@ -42,11 +42,13 @@ def test_fast_path_equals_reference(lengths, long_entities, activation):
 def test_feature_switches_keep_paths_equal(switches):
     m = model(**switches)
     batch = random_batch(3, [7, 15])
-    torch.testing.assert_close(m(*batch, fast=True)[0], m(*batch, fast=False)[0], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(
+        m(*batch, shared_convolution=True)[0], m(*batch, shared_convolution=False)[0], atol=1e-5, rtol=1e-4
+    )
 
 
 def test_sizes_follow_the_paper():
-    m = BioTagCNN(n_words=10, n_tags=6, n_classes=5)
+    m = BioTagCNN(n_words=10, n_tags=6, n_classes=5, **default_model_settings())
     assert m.word_emb.embedding_dim == 200 and m.tag_emb.embedding_dim == 50
     assert m.pos1_emb.embedding_dim == 50 and m.pos2_emb.embedding_dim == 50
     assert [w.shape for w in m.conv_weights] == [(64, 350, k) for k in range(4, 11)]
@@ -56,7 +58,7 @@ def test_sizes_follow_the_paper():
 
 def test_no_input_features_is_an_error():
     with pytest.raises(ValueError, match="At least one"):
-        BioTagCNN(use_words=False, use_tags=False, use_positions=False)
+        BioTagCNN(**dict(default_model_settings(), use_words=False, use_tags=False, use_positions=False))
 
 
 def test_relative_positions():
@@ -85,8 +87,8 @@ def test_no_grad_path_equals_reference():
     m = model()
     batch = random_batch(5, [4, 19, 11], long_entities=True)
     with torch.no_grad():
-        fast = m(*batch, fast=True)
-        ref = m(*batch, fast=False)
+        fast = m(*batch, shared_convolution=True)
+        ref = m(*batch, shared_convolution=False)
     for a, b in zip(fast, ref):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
 
@@ -103,7 +105,7 @@ def test_small_pooling_chunks_give_the_same_result(monkeypatch, chunk):
     for size in (pair_pool.CHUNK_ELEMENTS, chunk):
         monkeypatch.setattr(pair_pool, "CHUNK_ELEMENTS", size)
         m.zero_grad()
-        cls, ident = m(*batch, fast=True)
+        cls, ident = m(*batch, shared_convolution=True)
         (cls.sum() + ident.square().sum()).backward()
         outs.append(
             (cls.detach(), {n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None})
@@ -116,11 +118,11 @@ def test_small_pooling_chunks_give_the_same_result(monkeypatch, chunk):
 def assert_paths_agree_with_gradients(m, batch, seed=2):
     """Class scores and every parameter gradient of one ranking + MTL loss: fast path == reference."""
     gold = torch.randint(0, 5, (batch[-1].shape[0],), generator=torch.Generator().manual_seed(seed))
-    settings = LossSettings(n_labels=4, classification_loss="ranking", multitask=True)
+    settings = loss_settings(n_labels=4, classification_loss="ranking", multitask=True)
     results = []
     for fast in (True, False):
         m.zero_grad()
-        cls, ident = m(*batch, fast=fast)
+        cls, ident = m(*batch, shared_convolution=fast)
         total_loss(cls, ident, gold, settings).backward()
         results.append(
             (cls.detach(), {n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None})
@@ -157,15 +159,15 @@ def dense_inputs(batch, width, seed=3, n_tokens=None):
 @pytest.mark.parametrize("lengths", [[12], [3, 17, 2, 30], [1, 2, 9]])
 @pytest.mark.parametrize("use_words", [True, False])
 def test_dense_channel_fast_equals_reference_with_gradients(lengths, use_words):
-    m = model(dense_width=6, use_words=use_words)
+    m = model(tok2vec_width=6, use_words=use_words)
     batch = random_batch(len(lengths), lengths, long_entities=True)
     gold = torch.randint(0, 5, (batch[-1].shape[0],), generator=torch.Generator().manual_seed(1))
-    settings = LossSettings(n_labels=4)
+    settings = loss_settings(n_labels=4)
     results = []
     for fast in (True, False):
         m.zero_grad()
         vectors, unit_tokens = dense_inputs(batch, 6)
-        cls, ident = m(*batch, vectors, unit_tokens, fast=fast)
+        cls, ident = m(*batch, vectors, unit_tokens, shared_convolution=fast)
         total_loss(cls, ident, gold, settings).backward()
         grads = {n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None}
         results.append((cls.detach(), vectors.grad.clone(), grads))
@@ -178,7 +180,7 @@ def test_dense_channel_fast_equals_reference_with_gradients(lengths, use_words):
 
 
 def test_dense_channel_width_is_checked():
-    m = model(dense_width=6)
+    m = model(tok2vec_width=6)
     batch = random_batch(0, [5])
     with pytest.raises(ValueError, match="width 6"):
         m(*batch, *dense_inputs(batch, 4))
@@ -207,7 +209,7 @@ def test_entity_features_keep_paths_equal_with_gradients(switches):
     batch = random_batch(7, [6, 14, 3], long_entities=True)
     reference = assert_paths_agree_with_gradients(m, batch)
     with torch.no_grad():
-        torch.testing.assert_close(m(*batch, fast=True)[0], reference, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(m(*batch, shared_convolution=True)[0], reference, atol=1e-5, rtol=1e-4)
 
 
 def test_entity_vectors_are_mean_unit_and_first_tag_embeddings():

@@ -11,8 +11,8 @@ from spacy_bio_rel.ml.prediction_tables import InferenceTables
 def predict_both(m, batch, **kw):
     with torch.no_grad():
         m.prediction_tables = True
-        tables = m(*batch, fast=True, **kw)
-        reference = m(*batch, fast=False, **kw)
+        tables = m(*batch, shared_convolution=True, **kw)
+        reference = m(*batch, shared_convolution=False, **kw)
     return tables, reference
 
 
@@ -48,7 +48,7 @@ def test_feature_switches(switches):
 
 
 def test_dense_channel():
-    m = model(dense_width=6)
+    m = model(tok2vec_width=6)
     batch = random_batch(4, [9, 3, 14], long_entities=True)
     words = batch[0]
     n_tokens = 20
@@ -62,12 +62,12 @@ def test_tables_follow_the_weights():
     m = model()
     batch = random_batch(2, [11, 6], long_entities=True)
     with torch.no_grad():
-        before = m(*batch, fast=True)[0]
+        before = m(*batch, shared_convolution=True)[0]
         key = m._tables.key
         m.pos2_emb.weight.mul_(3.0)
         m.word_emb.weight.add_(0.5)
-        after = m(*batch, fast=True)[0]
-        reference = m(*batch, fast=False)[0]
+        after = m(*batch, shared_convolution=True)[0]
+        reference = m(*batch, shared_convolution=False)[0]
     assert m._tables.key != key
     assert not torch.allclose(before, after)
     torch.testing.assert_close(after, reference, atol=1e-5, rtol=1e-4)
@@ -76,7 +76,7 @@ def test_tables_follow_the_weights():
 def test_training_never_uses_the_tables():
     m = model()
     batch = random_batch(1, [8])
-    m(*batch, fast=True)[0].sum().backward()
+    m(*batch, shared_convolution=True)[0].sum().backward()
     assert m._tables is None and m.word_emb.weight.grad is not None
 
 
@@ -93,7 +93,7 @@ def test_first_prediction_on_one_unit_windows():
 def test_longer_sentences_extend_the_position_tables():
     m = model()
     with torch.no_grad():
-        m(*random_batch(1, [5]), fast=True)
+        m(*random_batch(1, [5]), shared_convolution=True)
         reach = m._tables.reach
         assert_same(*predict_both(m, random_batch(2, [3 * reach + 7], long_entities=True)))
     assert m._tables.reach > reach

@@ -2,9 +2,9 @@ import math
 
 import pytest
 import torch
+from util import loss_settings
 
 from spacy_bio_rel.training.losses import (
-    LossSettings,
     cross_entropy_loss,
     identification_loss,
     ranking_loss,
@@ -45,7 +45,7 @@ def test_ranking_loss_gradient_numerically():
 @pytest.mark.parametrize("multitask", [True, False])
 def test_total_loss_gradient_numerically(cl, multitask):
     gold = torch.tensor([0, 3, 1, 3])
-    settings = LossSettings(n_labels=3, classification_loss=cl, multitask=multitask, alpha=0.7, beta=1.3)
+    settings = loss_settings(n_labels=3, classification_loss=cl, multitask=multitask, alpha=0.7, beta=1.3)
     width = 4 if cl != "ranking" else 3
     ident = torch.randn(4, 2, dtype=torch.float64, requires_grad=True)
     cls = torch.randn(4, width, dtype=torch.float64, requires_grad=True)
@@ -61,21 +61,21 @@ def test_total_loss_composition():
     rank = ranking_loss(cls[:, :3], gold, 2.5, 0.5, 2.0)
     ce = cross_entropy_loss(cls, gold)
     ide = identification_loss(ident, gold, 3)
-    s = LossSettings(n_labels=3, classification_loss="both", multitask=True, alpha=0.5, beta=2.0)
+    s = loss_settings(n_labels=3, classification_loss="both", multitask=True, alpha=0.5, beta=2.0)
     assert total_loss(cls, ident, gold, s).item() == pytest.approx(
         0.5 * ide.item() + 2.0 * (rank + ce).item(), rel=1e-5
     )
-    s = LossSettings(n_labels=3, classification_loss="ranking", multitask=False)
+    s = loss_settings(n_labels=3, classification_loss="ranking", multitask=False)
     assert total_loss(cls[:, :3], ident, gold, s).item() == pytest.approx(rank.item(), rel=1e-6)
     with pytest.raises(ValueError, match="classification_loss"):
-        LossSettings(n_labels=3, classification_loss="hinge")
+        loss_settings(n_labels=3, classification_loss="hinge")
 
 
 def test_empty_losses_are_zero():
     z = torch.zeros((0, 3), requires_grad=True)
     g = torch.zeros((0,), dtype=torch.long)
     assert ranking_loss(z, g, 1, 1, 1).item() == 0.0
-    assert total_loss(z, torch.zeros((0, 2)), g, LossSettings(n_labels=3)).item() == 0.0
+    assert total_loss(z, torch.zeros((0, 2)), g, loss_settings(n_labels=3)).item() == 0.0
 
 
 def test_class_weights_balance_the_labels_and_keep_their_mean():
@@ -93,20 +93,20 @@ def test_class_weights_balance_the_labels_and_keep_their_mean():
 def test_weighted_loss_is_the_weighted_sum_of_instance_losses():
     import torch
 
-    from spacy_bio_rel.training.losses import LossSettings, total_loss
+    from spacy_bio_rel.training.losses import total_loss
 
     g = torch.Generator().manual_seed(0)
     scores = torch.randn(6, 3, generator=g)
     ident = torch.randn(6, 2, generator=g)
     gold = torch.tensor([0, 1, 2, 2, 1, 2])
     weights = (2.0, 0.5, 1.0)
-    plain = LossSettings(n_labels=2)
-    weighted = LossSettings(n_labels=2, class_weights=weights)
+    plain = loss_settings(n_labels=2)
+    weighted = loss_settings(n_labels=2, class_weights=weights)
     expected = sum(
         weights[int(gold[i])] * total_loss(scores[i : i + 1], ident[i : i + 1], gold[i : i + 1], plain)
         for i in range(6)
     )
     assert float(total_loss(scores, ident, gold, weighted)) == pytest.approx(float(expected), rel=1e-5)
     assert float(
-        total_loss(scores, ident, gold, LossSettings(n_labels=2, class_weights=(1.0, 1.0, 1.0)))
+        total_loss(scores, ident, gold, loss_settings(n_labels=2, class_weights=(1.0, 1.0, 1.0)))
     ) == pytest.approx(float(total_loss(scores, ident, gold, plain)), rel=1e-6)
