@@ -43,7 +43,7 @@ from spacy_bio_rel.candidates import (
     transfer_entities,
 )
 from spacy_bio_rel.data_classes import RelInput, RelScores, ScoredCandidate
-from spacy_bio_rel.ml.architectures import check_loaded_model
+from spacy_bio_rel.ml.architectures import check_loaded_model, encoder_width, size_tok2vec_channel
 from spacy_bio_rel.ml.averages import use_torch_averages
 from spacy_bio_rel.ml.chunking import prediction_chunks
 from spacy_bio_rel.ml.threads import torch_threads
@@ -765,6 +765,15 @@ class RelationExtractor(TrainablePipe):
         self.model.set_dim("nO", max(1, self.n_outputs))
         self.model.initialize(X=X)
         self.cfg["initialized"] = True
+
+    def size_encoder_channel(self) -> None:
+        """Give the relation model its encoder's output width when the encoder got one after
+        :meth:`initialize` (a frozen encoder initialised by ``[initialize.after_init]``)."""
+        if not self.model.has_ref("tok2vec") or self.model.attrs["tok2vec_width"]:
+            return
+        width = encoder_width(self.model.get_ref("tok2vec"))
+        if width is not None:
+            size_tok2vec_channel(self.model, width)
 
     # -- serialisation ------------------------------------------------------------
     def _load_model(self, data: bytes, where: str) -> None:

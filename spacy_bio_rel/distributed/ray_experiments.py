@@ -4,8 +4,8 @@ The driver (:func:`spacy_bio_rel.experiments.cv.run_cv`) makes the folds,
 checks every run's manifest (:mod:`spacy_bio_rel.experiments.provenance`:
 finished runs of the same inputs are reused, others stop the experiment or
 are rebuilt with ``--overwrite``) and hands the runs still to do to
-:func:`run_on_ray`. Each task calls the same
-:func:`~spacy_bio_rel.experiments.cv.execute_run` as the local engine, so
+:func:`run_on_ray`. Each task calls the function the driver
+passes, :func:`~spacy_bio_rel.experiments.cv.execute_run`, as the local engine does, so
 a run folder (``data/``, ``model/``, ``scores.json``, ``manifest.json``) is
 the same whichever engine wrote it; the driver then writes ``results.json``
 and ``results.md`` from the scores in the local order.
@@ -23,36 +23,36 @@ runs are kept and reused by the next command).
 """
 
 import time
-from typing import Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 from spacy_bio_rel.distributed import ray_session
 
 MAX_RETRIES = 3
 
 
-def _train(spec, threads: int, gpu: bool):
-    """The body of a Ray task: one run (see :func:`spacy_bio_rel.experiments.cv.execute_run`)."""
+def _train(execute: Callable[[Any], Dict], spec, threads: int, gpu: bool):
+    """The body of a Ray task: one run, ``execute(spec)`` (the driver passes
+    :func:`spacy_bio_rel.experiments.cv.execute_run`; Ray ships it by reference)."""
     from dataclasses import replace
 
     import torch
 
-    from spacy_bio_rel.experiments.cv import execute_run
-
     torch.set_num_threads(threads)
     t0 = time.time()
-    scores = execute_run(replace(spec, gpu_id=0 if gpu else -1))
+    scores = execute(replace(spec, gpu_id=0 if gpu else -1))
     return scores, time.time() - t0
 
 
 def run_on_ray(
     specs: Dict[int, object],
+    execute: Callable[[Any], Dict],
     *,
     address: Optional[str] = None,
     cpus_per_run: float = 1,
     gpus_per_run: float = 0,
     on_done: Optional[Callable[[int, Dict, float], None]] = None,
 ) -> Dict[int, Dict]:
-    """Run every ``RunSpec`` of ``specs`` as a Ray task; return ``{key: scores}``.
+    """Run ``execute(spec)`` for every ``RunSpec`` of ``specs`` as a Ray task; return ``{key: scores}``.
 
     ``on_done(key, scores, seconds)`` is called as each run finishes (in the order they finish).
     """
@@ -63,7 +63,7 @@ def run_on_ray(
     with ray_session(address) as ray:
         task = ray.remote(num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=MAX_RETRIES)(_train)
         threads = max(1, int(cpus_per_run))
-        keys = {task.remote(spec, threads, gpus_per_run > 0): k for k, spec in specs.items()}
+        keys = {task.remote(execute, spec, threads, gpus_per_run > 0): k for k, spec in specs.items()}
         pending, out = list(keys), {}
         try:
             while pending:

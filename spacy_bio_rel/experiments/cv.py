@@ -296,7 +296,12 @@ def run_cv(
 
         scores.update(
             run_on_ray(
-                todo, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run, on_done=finished
+                todo,
+                execute_run,
+                address=address,
+                cpus_per_run=cpus_per_run,
+                gpus_per_run=gpus_per_run,
+                on_done=finished,
             )
         )
     results: Dict[str, Any] = {}

@@ -120,10 +120,6 @@ def build_bio_tag_cnn_v3(
     network is v2's, the paper's.
     """
     has_encoder = tok2vec is not None
-    if has_encoder and int(tok2vec_width) < 1:
-        raise ValueError(
-            "tok2vec_width must be the encoder's output width (e.g. 384 for MiniLM-L6) when tok2vec is set"
-        )
     module = BioTagCNN(
         word_width=word_width,
         tag_width=tag_width,
@@ -142,6 +138,7 @@ def build_bio_tag_cnn_v3(
         entity_features=bool(entity_features),
         unit_dropout=float(unit_dropout),
     )
+    module.infer_tok2vec_width = has_encoder and int(tok2vec_width) == 0
     featurize = build_featurizer(granularity, lowercase, min_freq, max_length, with_tokens=has_encoder)
     network = PyTorchWrapper_v2(module, convert_inputs=_convert_inputs, convert_outputs=_convert_outputs)
     layers = [featurize, network] + ([tok2vec] if has_encoder else [])
@@ -229,6 +226,13 @@ def forward(model: Model[RelInput, RelScores], X: RelInput, is_train: bool):
         require_upstream_output(model.get_ref("tok2vec"), X.docs)
     vectors, backprop_tok2vec = model.get_ref("tok2vec")(X.docs, is_train)
     width = model.attrs["tok2vec_width"]
+    if not width:
+        raise ValueError(
+            "The relation model's encoder channel has no width yet: it is read from the encoder at "
+            "initialize (tok2vec_width = 0), and the encoder had none then. Initialize the encoder's "
+            "component first (for a frozen one: [initialize.after_init] spacy-bio-rel.initialize_components.v1), "
+            "or set [components.relation_extractor.model] tok2vec_width."
+        )
     for doc, v in zip(X.docs, vectors):
         if v.shape[0] != len(doc) or (v.shape[0] and v.shape[1] != width):
             raise ValueError(
@@ -291,15 +295,39 @@ def init(model: Model[RelInput, RelScores], X: Optional[RelInput] = None, Y=None
         # pipeline: training/callbacks.py) has no width to run with: it is sized by its upstream
         unsized = any(getattr(n, "upstream_name", None) and n.has_dim("nO") is None for n in tok2vec.walk())
         tok2vec.initialize(X=X.docs[:16] if X is not None and not unsized else None)
-        width = tok2vec.get_dim("nO") if tok2vec.has_dim("nO") is True else None
-        if width is not None and width != model.attrs["tok2vec_width"]:
-            raise ValueError(
-                f"[components.relation_extractor.model] tok2vec_width = {model.attrs['tok2vec_width']}, but its "
-                f"tok2vec layer gives vectors of width {width}: set tok2vec_width = {width}."
-            )
+        width = encoder_width(tok2vec)
+        if width is not None:
+            size_tok2vec_channel(model, width)
     n_units, n_tags = vocab_sizes(model.get_ref("featurize"))
     n_out = model.get_dim("nO") if model.has_dim("nO") is True else 1
     torch_module(model).resize(n_units, n_tags, max(1, n_out))
+
+
+def encoder_width(tok2vec: Model) -> Optional[int]:
+    """The width of the vectors ``tok2vec`` gives, if known: its own ``nO``, else that of the listener in
+    it (a transformer listener's pooling layer has no width of its own); None before its upstream is sized."""
+    if tok2vec.has_dim("nO") is True:
+        return int(tok2vec.get_dim("nO"))
+    for node in tok2vec.walk():
+        if node.name in LISTENERS and node.has_dim("nO") is True:
+            return int(node.get_dim("nO"))
+    return None
+
+
+def size_tok2vec_channel(model: Model, width: int) -> None:
+    """Give the network the encoder's output width ``width``: taken when the config says
+    ``tok2vec_width = 0`` (read from the encoder), checked against a width the config sets."""
+    configured = model.attrs["tok2vec_width"]
+    module = torch_module(model)
+    if not module.infer_tok2vec_width:
+        if width != configured:
+            raise ValueError(
+                f"[components.relation_extractor.model] tok2vec_width = {configured}, but its tok2vec layer "
+                f"gives vectors of width {width}: set tok2vec_width = {width}, or 0 to read it from the encoder."
+            )
+        return
+    model.attrs["tok2vec_width"] = int(width)
+    module.set_tok2vec_width(width)
 
 
 def _require_static_vectors(tok2vec: Model, vocab) -> None:

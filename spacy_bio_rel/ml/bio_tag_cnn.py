@@ -146,16 +146,12 @@ class BioTagCNN(nn.Module):
         n_dist = 2 * max_distance + 1
         self.pos1_emb = nn.Embedding(n_dist, position_width) if use_positions else None
         self.pos2_emb = nn.Embedding(n_dist, position_width) if use_positions else None
-        self.shared_width = word_width * use_words + tag_width * use_tags + self.tok2vec_width
-        in_width = self.shared_width + 2 * position_width * use_positions
-        if in_width == 0:
+        self._unit_width = word_width * use_words + tag_width * use_tags
+        self._position_width = 2 * position_width * use_positions
+        if self._unit_width + self._position_width == 0:
             raise ValueError("At least one of use_words, use_tags, use_positions must be true")
-        self.conv_weights = nn.ParameterList()
-        for k in self.window_sizes:
-            w = torch.empty(n_filters, in_width, k)
-            bound = 1.0 / (in_width * k) ** 0.5
-            nn.init.uniform_(w, -bound, bound)
-            self.conv_weights.append(nn.Parameter(w))
+        self.infer_tok2vec_width = False  # set by the architecture: width read from the encoder
+        self._build_convolution()
         self.n_pooled = n_filters * len(self.window_sizes)
         self.conv_bias = nn.Parameter(torch.zeros(self.n_pooled))
         # entity features: per target, its mean unit embedding and its first unit's BIO tag
@@ -184,6 +180,29 @@ class BioTagCNN(nn.Module):
         self._tables: Optional[InferenceTables] = None
         self._register_load_state_dict_pre_hook(self._resize_to_state)
 
+    def _build_convolution(self) -> None:
+        """(Re)create the convolution weights, whose input width includes the encoder channel."""
+        self.shared_width = self._unit_width + self.tok2vec_width
+        in_width = self.shared_width + self._position_width
+        device = self.conv_weights[0].device if hasattr(self, "conv_weights") else None
+        self.conv_weights = nn.ParameterList()
+        for k in self.window_sizes:
+            w = torch.empty(self.n_filters, in_width, k, device=device)
+            bound = 1.0 / (in_width * k) ** 0.5
+            nn.init.uniform_(w, -bound, bound)
+            self.conv_weights.append(nn.Parameter(w))
+
+    def set_tok2vec_width(self, width: int) -> None:
+        """Give the network an encoder channel of ``width`` (fresh convolution weights if it changes)."""
+        width = int(width)
+        if width < 0:
+            raise ValueError(f"tok2vec_width must be 0 or more, got {width}")
+        if width != self.tok2vec_width:
+            self.tok2vec_width = width
+            self.settings["tok2vec_width"] = width
+            self._build_convolution()
+            self._tables = None
+
     # -- settings travel with the weights -------------------------------------
     def get_extra_state(self):
         return dict(self.settings)
@@ -202,7 +221,13 @@ class BioTagCNN(nn.Module):
                 )
 
     def _resize_to_state(self, state_dict, prefix, *args, **kwargs) -> None:
-        """Size the vocabulary- and label-sized layers like the weights being loaded."""
+        """Size the vocabulary- and label-sized layers like the weights being loaded, and the encoder
+        channel when its width is read from the encoder (``tok2vec_width = 0`` in the config)."""
+        saved = state_dict.get(prefix + "_extra_state")
+        if self.infer_tok2vec_width and isinstance(saved, dict):
+            width = saved.get("tok2vec_width", saved.get("dense_width"))
+            if width:
+                self.set_tok2vec_width(width)
 
         def rows(name: str, layer) -> int:
             saved = state_dict.get(prefix + name)

@@ -33,6 +33,9 @@ def initialize_components(components: List[str]) -> Callable[[Language], Languag
             pipe = nlp.get_pipe(name)
             pipe.initialize(lambda: [], nlp=nlp)
             _size_listeners(nlp, pipe)
+        for _, pipe in nlp.pipeline:  # models that read their encoder's width at initialize
+            if hasattr(pipe, "size_encoder_channel"):
+                pipe.size_encoder_channel()
         return nlp
 
     return after_init

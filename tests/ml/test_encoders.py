@@ -130,6 +130,28 @@ def test_listener_without_its_upstream_is_a_clear_error():
         nlp.initialize(lambda: gold_examples(planted_docs(nlp, 8)))
 
 
+def test_tok2vec_width_0_reads_the_listeners_width_and_survives_replace_listeners(tmp_path):
+    """tok2vec_width = 0: the width comes from the encoder. With nlp.replace_listeners and the tok2vec
+    removed, the saved pipeline loads (no setting refers to the removed component) and predicts alike."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("tok2vec", config={"model": HASH_CNN})
+    listener = {"@architectures": "spacy.Tok2VecListener.v1", "width": 24, "upstream": "tok2vec"}
+    nlp.add_pipe("relation_extractor", config={"model": _model(listener, 0)})
+    examples = gold_examples(planted_docs(nlp, 24))
+    _train(nlp, examples)
+    pipe = nlp.get_pipe("relation_extractor")
+    assert pipe.model.attrs["tok2vec_width"] == 24
+    words, ents = ["Hana", "works", "for", "Acme", "."], [(0, 1, "PER"), (3, 4, "ORG")]
+    expected = pipe.predict([nlp.get_pipe("tok2vec")(make_doc(nlp, words, ents))])[1][0]
+    nlp.replace_listeners("tok2vec", "relation_extractor", ["model.tok2vec"])
+    nlp.remove_pipe("tok2vec")
+    nlp.to_disk(tmp_path / "p")
+    loaded = spacy.load(tmp_path / "p")
+    assert loaded.pipe_names == ["relation_extractor"]
+    got = loaded.get_pipe("relation_extractor").predict([make_doc(loaded, words, ents)])[1][0]
+    assert got.shape == expected.shape and (abs(got - expected) < 1e-5).all()
+
+
 def test_tok2vec_width_that_disagrees_is_a_clear_error():
     nlp = spacy.blank("en")
     nlp.add_pipe("relation_extractor", config={"model": _model(HASH_CNN, 32)})
@@ -274,7 +296,10 @@ def test_minilm_config_trains_when_the_package_is_installed(tmp_path):
     assert _changed(before, nlp.get_pipe("transformer").model) > 0
 
 
-def test_zh_trf_config_trains_with_a_local_transformer_folder(tmp_path):
+@pytest.mark.parametrize("width", [32, 48])
+def test_zh_trf_config_trains_with_any_local_transformer_folder(tmp_path, width):
+    """Only the transformer path changes: the relation model reads the encoder's width at initialize,
+    and the saved pipeline loads and predicts as it did."""
     from pathlib import Path
 
     from spacy.util import load_config
@@ -282,15 +307,23 @@ def test_zh_trf_config_trains_with_a_local_transformer_folder(tmp_path):
     config = load_config(Path(__file__).parents[2] / "configs" / "zh_trf.cfg")
     probe = spacy.blank("zh", config={"nlp": {"tokenizer": config["nlp"]["tokenizer"]}})
     docs = chinese_docs(probe)
-    config["paths"]["transformer"] = tiny_bert(tmp_path / "bert", [d.text for d in docs])
-    config["components"]["relation_extractor"]["model"]["tok2vec_width"] = 32
+    config["paths"]["transformer"] = tiny_bert(tmp_path / "bert", [d.text for d in docs], width=width)
     nlp = spacy.util.load_model_from_config(config, auto_fill=True)
     examples = gold_examples(chinese_docs(nlp))
     nlp.initialize(lambda: examples)
+    pipe = nlp.get_pipe("relation_extractor")
+    assert pipe.model.attrs["tok2vec_width"] == width
     before = _params(nlp.get_pipe("transformer").model)
     losses = _train(nlp, examples, steps=2, optimizer=Adam(1e-3))
     assert losses["relation_extractor"] > 0
     assert _changed(before, nlp.get_pipe("transformer").model) > 0  # gradients reached the encoder
+    nlp.to_disk(tmp_path / "p")
+    loaded = spacy.load(tmp_path / "p")
+    assert loaded.get_pipe("relation_extractor").model.attrs["tok2vec_width"] == width
+    docs_a, docs_b = chinese_docs(nlp, 4), chinese_docs(loaded, 4)
+    a = pipe.predict(list(nlp.get_pipe("transformer").pipe(docs_a)))[1]
+    b = loaded.get_pipe("relation_extractor").predict(list(loaded.get_pipe("transformer").pipe(docs_b)))[1]
+    assert all((abs(x - y) < 1e-5).all() for x, y in zip(a, b))
 
 
 def test_frozen_transformer_annotates_and_keeps_its_weights(tmp_path):
@@ -314,7 +347,7 @@ def test_frozen_transformer_annotates_and_keeps_its_weights(tmp_path):
     cmd = [
         sys.executable, "-m", "spacy", "train", str(repo / "configs" / "zh_trf.cfg"), "--output", str(tmp_path / "out"),
         "--paths.train", str(tmp_path / "train.spacy"), "--paths.dev", str(tmp_path / "dev.spacy"),
-        "--paths.transformer", bert, "--components.relation_extractor.model.tok2vec_width", "32",
+        "--paths.transformer", bert,
         "--training.frozen_components", '["transformer"]', "--training.annotating_components", '["transformer"]',
         "--initialize.after_init",
         '{"@callbacks": "spacy-bio-rel.initialize_components.v1", "components": ["transformer"]}',
