@@ -1,6 +1,14 @@
 """spacy-bio-rel: relation extraction for spaCy (Ye et al., ACL 2019)."""
 
-from spacy_bio_rel.relations import Relation, add_relation, get_relations, register_extension, set_relations
+from spacy_bio_rel.relations import (
+    Relation,
+    add_relation,
+    from_docs,
+    get_relations,
+    register_extension,
+    relations_from_json,
+    set_relations,
+)
 
 register_extension()
 
@@ -15,7 +23,9 @@ __version__ = "0.3.0"
 __all__ = [
     "Relation",
     "add_relation",
+    "from_docs",
     "get_relations",
+    "relations_from_json",
     "set_relations",
     "register_extension",
     "render",

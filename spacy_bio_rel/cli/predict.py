@@ -11,6 +11,7 @@ from spacy_bio_rel.predict.run import (
     FORMATS,
     InputError,
     OutputExistsError,
+    check_distinct,
     check_output,
     output_format,
     predict,
@@ -141,6 +142,7 @@ def predict_cmd(
             if to_stdout(html):
                 raise ValueError("--html takes a file name, not -")
             check_output(html, overwrite)
+            check_distinct(output_path, html=html)
             check_writable(html, "file")
         if gpu_id >= 0 and n_process > 1:
             raise ValueError("--gpu-id runs one process: leave --n-process at 1")

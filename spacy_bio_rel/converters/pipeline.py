@@ -9,11 +9,8 @@ longer runs is removed by the next conversion (:mod:`spacy_bio_rel.tempfiles`).
 """
 
 import json
-import os
 import re
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -30,7 +27,7 @@ from spacy_bio_rel.converters.report import ConversionReport
 from spacy_bio_rel.converters.splits import DEFAULT_SEED, assign_by_lists, kfold, read_id_list
 from spacy_bio_rel.converters.textio import DEFAULT_ENCODING
 from spacy_bio_rel.converters.types import SourceDocument
-from spacy_bio_rel.tempfiles import remove_stale
+from spacy_bio_rel.tempfiles import publish, staging_folder
 
 Unit = Tuple[str, List[Doc]]
 Progress = Callable[[int, int], None]
@@ -133,9 +130,7 @@ def write_units(units: Iterable[Unit], out: OutputSettings, report: ConversionRe
     out.output_dir.mkdir(parents=True, exist_ok=True)
     report_path = out.output_dir / (out.report_name or f"{out.name}.report.json")
     report.settings["report_path"] = str(report_path)
-    remove_stale(out.output_dir, r"\.convert-(?P<pid>\d+)-.*")
-    tmp = Path(tempfile.mkdtemp(prefix=f".convert-{os.getpid()}-", dir=out.output_dir))
-    try:
+    with staging_folder(out.output_dir, "convert") as tmp:
         for name, ids in parts.items():
             docs = [d for i in ids for d in by_id[i]]
             DocBin(docs=docs, store_user_data=True).to_disk(tmp / f"{name}.spacy")
@@ -152,14 +147,8 @@ def write_units(units: Iterable[Unit], out: OutputSettings, report: ConversionRe
         stale = _stale_outputs(out, report_path, parts)
         report.write_json(tmp / report_path.name)
         for name in parts:
-            os.replace(tmp / f"{name}.spacy", out.output_dir / f"{name}.spacy")
-        os.replace(tmp / report_path.name, report_path)
-    except OSError as e:  # name the output, not the temporary folder (which is removed)
-        if e.filename is None or Path(e.filename).parent != tmp:
-            raise
-        raise OSError(e.errno, e.strerror, str(out.output_dir / Path(e.filename).name)) from e
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+            publish(tmp / f"{name}.spacy", out.output_dir / f"{name}.spacy")
+        publish(tmp / report_path.name, report_path)
     for path in stale:
         path.unlink()
         print(f"Removed {path} (written by the previous conversion, not by this one)", file=sys.stderr)

@@ -26,7 +26,8 @@ Steps (each one function below):
 4. :func:`write_shards` (driver): the records, in input order
    (``preserve_order``), go to ``part-00000.jsonl`` ... (or ``.parquet``) in a
    temporary folder next to OUTPUT, renamed to OUTPUT when every document is
-   done. Each record arrives once: Ray re-runs the batch of a worker that
+   done (without ``overwrite``, never onto a folder another run wrote there
+   meanwhile: :func:`spacy_bio_rel.predict.run.output_file`). Each record arrives once: Ray re-runs the batch of a worker that
    died (actors restart, their tasks are retried), and only a finished
    batch's output reaches the writer.
 
@@ -35,10 +36,8 @@ that many threads, so ``workers x cpus_per_worker`` never exceeds the
 cluster's CPUs (Ray does not start an actor it has no CPUs for).
 """
 
-import contextlib
 import json
 import os
-import shutil
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -53,6 +52,7 @@ from spacy_bio_rel.predict.run import (
     doc_to_prodigy,
     doc_to_record,
     iter_lines,
+    output_file,
     scan_input,
 )
 from spacy_bio_rel.util import load_pipeline, set_torch_threads
@@ -267,25 +267,6 @@ def check_output_folder(path: Path, overwrite: bool) -> None:
         raise OutputExistsError(f"{path} is a file: --engine ray writes a folder of shards")
 
 
-@contextlib.contextmanager
-def atomic_folder(path: Path) -> Iterator[Path]:
-    """A temporary folder next to ``path``, put in its place when the block succeeds, removed otherwise."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    old = path.with_name(f".{path.name}.{os.getpid()}.old")
-    tmp.mkdir()
-    try:
-        yield tmp
-        if path.exists():
-            os.replace(path, old)
-        os.replace(tmp, path)
-    finally:
-        for p in (tmp, old):
-            if p.exists():
-                shutil.rmtree(p)
-
-
 def _parquet_table(records: List[Dict[str, Any]]):
     """Records as an Arrow table: typed ``entities``/``relations``, the other keys inferred."""
     import pyarrow as pa
@@ -404,7 +385,7 @@ def predict_ray(
     _check_pipeline(str(model), ray_input)
     report = PredictReport(skipped=ray_input.skipped_message(), output=str(output_path))
     if not ray_input.chunks:  # no documents: an empty output folder, no Ray needed
-        with atomic_folder(output_path):
+        with output_file(output_path, overwrite, folder=True):
             pass
         return report
     with ray_session(address) as ray:
@@ -431,7 +412,10 @@ def predict_ray(
                 max_restarts=MAX_RESTARTS,
                 max_task_retries=MAX_TASK_RETRIES,
             )
-        with atomic_folder(output_path) as tmp, _progress(ray_input.n_docs, progress) as bar:
+        with (
+            output_file(output_path, overwrite, folder=True) as tmp,
+            _progress(ray_input.n_docs, progress) as bar,
+        ):
             write_shards(dataset, tmp, fmt, shard_size, report, bar)
             if report.n_docs != ray_input.n_docs:  # never expected: Ray delivers every batch once
                 raise RuntimeError(

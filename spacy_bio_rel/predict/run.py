@@ -13,8 +13,11 @@ are refused) or ``-`` for standard output (records only). Per record (``jsonl``)
 ``start``/``end`` are character offsets, ``head``/``tail`` index
 ``entities``. The input is checked completely before the model runs (UTF-8,
 JSON, ``"text"``; errors name the file and line), the output is written to a
-temporary file next to it and renamed only when every document is done, so a
-failure leaves nothing half-written. Memory stays flat: inputs are
+temporary file next to it and put in place only when every document is done, so a
+failure leaves nothing half-written. Without ``overwrite`` it is hard-linked into
+place, which fails if the output exists by then: of two runs into one new path,
+the second to finish stops with an error and the first one's output stays. The
+``--html`` file must not be the output itself (:func:`check_distinct`). Memory stays flat: inputs are
 generators, ``nlp.pipe`` works in batches, records are written as they come
 (the ``.spacy`` output is the exception: a DocBin is written in one piece).
 
@@ -28,7 +31,6 @@ import contextlib
 import json
 import multiprocessing
 import os
-import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -39,7 +41,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin, Span
 
 from spacy_bio_rel.relations import get_relations
-from spacy_bio_rel.tempfiles import remove_stale
+from spacy_bio_rel.tempfiles import NoHardLinksError, atomic_output
 from spacy_bio_rel.training.readers import msgpack_decoders_looked_up_once
 from spacy_bio_rel.util import relation_component, require_entity_setter
 
@@ -319,24 +321,45 @@ def check_output(path: Path, overwrite: bool) -> None:
         raise OutputExistsError(f"{path} is a folder")
 
 
+def check_distinct(output: Union[str, Path], **others: Optional[Union[str, Path]]) -> None:
+    """Refuse a second output (``html=...``) that is the same file as ``output``: the same path once
+    resolved (links followed), or, where both exist, the same file (``os.path.samefile``: a hard link)."""
+    if to_stdout(output):
+        return
+    first = Path(output)
+    for option, other in others.items():
+        if other is None or to_stdout(other):
+            continue
+        second = Path(other)
+        same = first.resolve() == second.resolve()
+        if not same and first.exists() and second.exists():
+            same = os.path.samefile(first, second)
+        if same:
+            raise ValueError(
+                f"--{option} {second} is the same file as OUTPUT {first}: one would overwrite the other; "
+                "name another file"
+            )
+
+
 @contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path next to ``path``, renamed to ``path`` when the block succeeds, removed otherwise
-    (Ctrl-C and SIGTERM included). Temporaries of ``path`` left by a dead process are removed first."""
+def output_file(path: Path, overwrite: bool, *, folder: bool = False) -> Iterator[Path]:
+    """A temporary path next to ``path`` (a folder with ``folder=True``), put at ``path`` when the block
+    succeeds and removed in any case (:func:`spacy_bio_rel.tempfiles.atomic_output`). Without ``overwrite``
+    nothing at ``path`` is replaced, also if it appeared while this run worked: another run that wrote it
+    meanwhile keeps its result and this one raises :class:`OutputExistsError`."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale(path.parent, re.escape(f".{path.name}.") + r"(?P<pid>\d+)\.tmp")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        yield tmp
-        os.replace(tmp, path)
-    except OSError as e:  # name the output, not its temporary (which is removed)
-        if e.filename is None or Path(e.filename) != tmp:
+        with atomic_output(path, folder=folder, exclusive=not overwrite) as tmp:
+            yield tmp
+    except NoHardLinksError as e:
+        raise OSError(e.errno, f"{e.strerror}: pass --overwrite to replace it in place", str(path)) from None
+    except FileExistsError as e:
+        if e.filename != str(path):
             raise
-        raise OSError(e.errno, e.strerror, str(path)) from e
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        raise OutputExistsError(
+            f"{path} was written by another process while this run worked: it is kept, this run's output "
+            "is not written; choose another path or pass --overwrite"
+        ) from None
 
 
 # -- running ------------------------------------------------------------------------------
@@ -453,6 +476,7 @@ def predict(
     check_output(output_path, overwrite)
     if html is not None:
         check_output(Path(html), overwrite)
+        check_distinct(output_path, html=html)
     if batch_size < 1 or n_process < 1:
         raise ValueError("batch_size and n_process must be at least 1")
     summary = summary or scan_input(input_path)
@@ -465,7 +489,7 @@ def predict(
     stdout = to_stdout(output_path)
     if stdout:
         report.output = "standard output"
-    target = contextlib.nullcontext() if stdout else atomic_path(output_path)
+    target = contextlib.nullcontext() if stdout else output_file(output_path, overwrite)
     with target as tmp, _progress(summary.n_docs, progress) as bar:
         docbin = DocBin(store_user_data=True) if fmt == "spacy" else None
         stream = contextlib.closing(predicted_docs(nlp, summary, batch_size=batch_size, n_process=n_process))
@@ -496,7 +520,7 @@ def predict(
         if docbin is not None:
             docbin.to_disk(tmp)
         if html is not None:
-            with atomic_path(Path(html)) as html_tmp:
+            with output_file(Path(html), overwrite) as html_tmp:
                 html_tmp.write_text(render(sample, title=f"{input_path.name}: relations"), encoding="utf-8")
             report.html = str(html)
     report.seconds = time.perf_counter() - start

@@ -40,6 +40,7 @@ from spacy_bio_rel.relations import relation_keys
 from spacy_bio_rel.scoring.e2e_scorer import prf
 from spacy_bio_rel.scoring.evaluate import gold_entity_examples
 from spacy_bio_rel.scoring.sweep import collect_scored
+from spacy_bio_rel.tempfiles import publish
 from spacy_bio_rel.util import PipelineError, relation_component
 from spacy_bio_rel.util import load_pipeline as _load_pipeline
 
@@ -247,11 +248,7 @@ def save_pipeline(nlp: Language, output: Path, *, overwrite: bool) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.calibrate-", dir=output.parent))
     try:
         nlp.to_disk(tmp / "model")
-        old = None
-        if output.exists():
-            old = tmp / "previous"
-            output.rename(old)
-        (tmp / "model").rename(output)
+        publish(tmp / "model", output)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -24,7 +24,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 from spacy.tokens import Doc
 
 from spacy_bio_rel.candidates import OTHER, Candidate, TypePair, iter_candidates
-from spacy_bio_rel.relations import USER_DATA_KEY, relation_keys
+from spacy_bio_rel.relations import relation_keys
 
 CharOffsets = Tuple[int, int]
 RelationIndex = Dict[Tuple[CharOffsets, CharOffsets], str]
@@ -36,8 +36,8 @@ def relation_index(doc: Doc) -> RelationIndex:
 
 
 def relation_labels(docs: Iterable[Doc]) -> List[str]:
-    """The relation labels used in ``docs``, sorted."""
-    return sorted({item["label"] for doc in docs for item in doc.user_data.get(USER_DATA_KEY, [])})
+    """The relation labels used in ``docs``, sorted (of a ``Span.as_doc`` copy: those of its own relations)."""
+    return sorted({label for doc in docs for _, _, label in relation_keys(doc)})
 
 
 def gold_label(index: RelationIndex, cand: Candidate, directed: bool) -> str:

@@ -161,6 +161,29 @@ def test_predict_bad_output_locations(model, tmp_path, monkeypatch):
     assert not loads  # checked before the model loads
 
 
+def test_predict_html_naming_the_output_is_refused(model, tmp_path, monkeypatch):
+    """--html must not be OUTPUT itself: the same path, another spelling of it, a symbolic or a hard link."""
+    src = tmp_path / "in.txt"
+    src.write_text("Anna works for Acme .\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    loads = []
+    monkeypatch.setattr(spacy, "load", lambda *a, **k: loads.append(a) or pytest.fail("loaded"))
+    res = CliRunner().invoke(app, ["predict", str(model), str(src), str(out), "--html", str(out), "-q"])
+    _one_error_line(res, "--html", str(out), "same file")
+    assert not out.exists()
+
+    out.write_text("records\n", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "soft.jsonl").symlink_to(out)
+    os.link(out, tmp_path / "hard.jsonl")
+    for html in (tmp_path / "sub" / ".." / "out.jsonl", tmp_path / "soft.jsonl", tmp_path / "hard.jsonl"):
+        res = CliRunner().invoke(
+            app, ["predict", str(model), str(src), str(out), "--html", str(html), "--overwrite", "-q"]
+        )
+        _one_error_line(res, str(html), "same file")
+    assert out.read_text(encoding="utf-8") == "records\n" and not loads
+
+
 def test_evaluate_and_cv_bad_output_locations(gold_model, gold, tmp_path):
     afile = _bad_locations(tmp_path)
     for out in (tmp_path, afile / "scores.json"):

@@ -8,9 +8,10 @@ import spacy
 from typer.testing import CliRunner
 from util import ruler_pipeline_path
 
+import spacy_bio_rel.distributed.ray_predict as ray_predict
 from spacy_bio_rel.cli.app import app
 from spacy_bio_rel.distributed.ray_predict import ID_KEY, predict_ray, scan_inputs
-from spacy_bio_rel.predict.run import InputError, predict
+from spacy_bio_rel.predict.run import InputError, OutputExistsError, predict
 
 PEOPLE = ["Anna", "Bert", "Carl", "Dora", "Emil", "Fina", "Gus", "Hana"]
 ORGS = ["Acme", "Globex", "Initech", "Umbrella"]
@@ -185,3 +186,22 @@ def test_empty_input_gives_an_empty_folder(model, tmp_path):
     report = predict_ray(model, src, tmp_path / "out", progress=False)
     assert report.n_docs == 0 and list((tmp_path / "out").iterdir()) == []
     assert "skipped 2 empty line(s)" in report.skipped
+
+
+def test_an_output_folder_written_by_another_run_meanwhile_is_kept(model, tmp_path, monkeypatch):
+    """The folder appears after the up-front check, before this run puts its own in place."""
+    src = tmp_path / "in.txt"
+    src.write_text("\n", encoding="utf-8")  # no documents: no Ray session needed
+    out = tmp_path / "out"
+    real = ray_predict._check_pipeline
+
+    def other_run_finishes(*args):
+        real(*args)
+        out.mkdir()
+        (out / "part-00000.jsonl").write_text("theirs\n", encoding="utf-8")
+
+    monkeypatch.setattr(ray_predict, "_check_pipeline", other_run_finishes)
+    with pytest.raises(OutputExistsError, match=str(out)):
+        predict_ray(model, src, out, progress=False)
+    assert [p.name for p in out.iterdir()] == ["part-00000.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt", "out"]

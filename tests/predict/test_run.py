@@ -206,6 +206,70 @@ def test_existing_output_refused_unless_overwrite_and_nothing_half_written(nlp, 
     assert not fresh.exists() and list(tmp_path.glob(".*tmp")) == []
 
 
+def test_an_output_written_by_another_run_meanwhile_is_kept(nlp, tmp_path, monkeypatch):
+    """Two runs into one new path: the output appears after this run's up-front check, before it
+    publishes. The other run's file stays, this run raises naming the path and leaves no temporary."""
+    import spacy_bio_rel.predict.run as predict_module
+
+    src = _write(tmp_path / "in.txt", TEXTS)
+    out, page = tmp_path / "out.jsonl", tmp_path / "out.html"
+    real = predict_module.doc_to_record
+
+    def other_run_finishes(doc, extra):
+        if not out.exists():
+            out.write_text("the other run's records\n", encoding="utf-8")
+        return real(doc, extra)
+
+    monkeypatch.setattr(predict_module, "doc_to_record", other_run_finishes)
+    with pytest.raises(OutputExistsError, match="another process") as e:
+        predict(nlp, src, out, progress=False)
+    assert str(out) in str(e.value) and "--overwrite" in str(e.value)
+    assert out.read_text(encoding="utf-8") == "the other run's records\n"
+    assert list(tmp_path.glob(".*tmp")) == []
+
+    def other_html(doc, extra):  # the same for the --html file
+        if not page.exists():
+            page.write_text("their page", encoding="utf-8")
+        return real(doc, extra)
+
+    monkeypatch.setattr(predict_module, "doc_to_record", other_html)
+    fresh = tmp_path / "fresh.jsonl"
+    with pytest.raises(OutputExistsError, match=str(page)):
+        predict(nlp, src, fresh, html=page, progress=False)
+    assert page.read_text(encoding="utf-8") == "their page" and list(tmp_path.glob(".*tmp")) == []
+
+    monkeypatch.setattr(predict_module, "doc_to_record", other_run_finishes)
+    out.unlink()
+    predict(nlp, src, out, overwrite=True, progress=False)  # --overwrite replaces it
+    assert len(_read_jsonl(out)) == 4
+
+
+def test_without_hard_links_a_new_output_is_a_clear_error(nlp, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    def no_links(src, dst):
+        raise OSError(errno.EPERM, os.strerror(errno.EPERM), src, None, dst)
+
+    monkeypatch.setattr(os, "link", no_links)
+    src = _write(tmp_path / "in.txt", TEXTS)
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(OSError, match="--overwrite") as e:
+        predict(nlp, src, out, progress=False)
+    assert e.value.filename == str(out) and "hard links" in e.value.strerror
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
+    predict(nlp, src, out, overwrite=True, progress=False)
+    assert len(_read_jsonl(out)) == 4
+
+
+def test_html_that_is_the_output_is_refused(nlp, tmp_path):
+    src = _write(tmp_path / "in.txt", TEXTS)
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(ValueError, match="same file"):
+        predict(nlp, src, out, html=tmp_path / "." / "out.jsonl", progress=False)
+    assert not out.exists()
+
+
 def test_cli_predict_html_and_errors(model, tmp_path):
     runner = CliRunner()
     src = _write(tmp_path / "in.txt", TEXTS)
