@@ -41,6 +41,7 @@ Relations stored without an anchor (by an earlier version) are read as the
 relations of the Doc that holds them.
 """
 
+import math
 import re
 import warnings
 from dataclasses import dataclass
@@ -259,6 +260,8 @@ def _as_relation(doc: Doc, rel: RelationLike) -> Relation:
             raise ValueError(f"Relation {role} {span.text!r} belongs to a different Doc")
     if not out.label:
         raise ValueError("Relation label must be a non-empty string")
+    if not math.isfinite(out.score):
+        raise ValueError(f"Relation score must be a finite number, got {out.score!r} ({out.label})")
     return out
 
 

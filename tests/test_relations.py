@@ -4,6 +4,7 @@ import pickle
 import warnings
 
 import pytest
+import spacy
 from conftest import make_doc
 from spacy.tokens import Doc, DocBin, Span
 
@@ -193,3 +194,14 @@ def test_a_relation_is_read_only_and_compares_by_its_spans(nlp_en):
     again = get_relations(doc)[0]
     assert r == again and hash(r) == hash(again) and r != get_relations(doc)[1]
     assert copy.copy(r) == r and pickle.loads(pickle.dumps(doc))._.relations[0].label == "Work_For"
+
+
+@pytest.mark.parametrize("score", [float("nan"), float("inf"), -float("inf")])
+def test_a_relation_score_that_is_no_finite_number_is_an_error(score):
+    nlp = spacy.blank("en")
+    doc = make_doc(nlp, ["Anna", "works", "for", "Acme"], [(0, 1, "PER"), (3, 4, "ORG")])
+    with pytest.raises(ValueError, match="finite"):
+        add_relation(doc, doc.ents[0], doc.ents[1], "Work_For", score=score)
+    with pytest.raises(ValueError, match="finite"):
+        set_relations(doc, [(doc.ents[0], doc.ents[1], "Work_For", score)])
+    assert get_relations(doc) == []

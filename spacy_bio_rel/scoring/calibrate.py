@@ -192,6 +192,12 @@ def calibrate(nlp: Language, examples, *, per_label: bool = False, component: Op
     scored = collect(nlp, examples, component)
     if not scored.n_gold:
         raise CalibrationError("the data has no gold relations: cannot choose a threshold on it")
+    if not scored.keys:
+        raise CalibrationError(
+            f"the data gives no candidate pairs ({scored.n_gold} gold relations): its Docs have no entities "
+            f"of the types the model was trained on ({', '.join(pipe.known_entity_labels())}), so no "
+            "threshold can be chosen on it. Check doc.ents in the data, or entity_label_map."
+        )
     before = evaluate_thresholds(scored, [pipe.label_thresholds()[label] for label in scored.labels])
     theta = best_global_threshold(scored)
     global_ = evaluate_thresholds(scored, [theta] * len(scored.labels))

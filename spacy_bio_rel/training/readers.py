@@ -122,7 +122,14 @@ def create_gold_ents_corpus(
     directed: bool = True,
     seed: int = 0,
 ) -> Callable[[Language], Iterator[Example]]:
-    """Examples with gold entities on the predicted Doc (the paper's setting)."""
+    """Examples with gold entities on the predicted Doc (the paper's setting).
+
+    ``negative_ratio``: keep at most this many negative candidates per positive (sampled with ``seed``;
+    None keeps them all); a number of at least 0."""
+    if negative_ratio is not None and not (isinstance(negative_ratio, (int, float)) and negative_ratio >= 0):
+        raise ValueError(
+            f"negative_ratio must be a number of at least 0 (or null for all), got {negative_ratio!r}"
+        )
 
     def reader(nlp: Language) -> Iterator[Example]:
         docs = read_docbin_docs(path, nlp, limit)

@@ -116,6 +116,11 @@ def test_cli_calibrates_and_refuses_bad_input(tmp_path):
     en = spacy.blank("en")
     _write(planted_docs(en, 16), tmp_path / "dev.spacy")
     _write([make_doc(en, ["Anna", "met", "Bert"], [(0, 1, "PER"), (2, 3, "PER")])], tmp_path / "norel.spacy")
+    noents = []  # gold relations, but the entities are gone: no candidate pairs
+    for doc in planted_docs(en, 4):
+        doc.ents = []
+        noents.append(doc)
+    _write(noents, tmp_path / "noents.spacy")
     # in place without --overwrite: refused, nothing written
     res = runner.invoke(app, ["calibrate", str(tmp_path / "model"), str(tmp_path / "dev.spacy")])
     assert res.exit_code == 1 and "--overwrite" in res.output
@@ -153,7 +158,12 @@ def test_cli_calibrates_and_refuses_bad_input(tmp_path):
             [str(tmp_path / "model"), str(tmp_path / "nodev.spacy"), "--output-dir", str(tmp_path / "z")],
             "does not exist",
         ),
+        (
+            [str(tmp_path / "model"), str(tmp_path / "noents.spacy"), "--output-dir", str(tmp_path / "w")],
+            "no candidate pairs",
+        ),
     ]:
         res = runner.invoke(app, ["calibrate"] + args)
         assert res.exit_code == 1, res.output
         assert message in res.output and len(res.output.strip().splitlines()) == 1
+    assert not (tmp_path / "w").exists()

@@ -70,3 +70,11 @@ def test_missing_empty_or_truncated_docbin_names_the_file(tmp_path, content):
         ValueError, match=r"DocBin file .*bad\.spacy (does not exist|is empty|cannot be read)"
     ):
         docs_from_docbin(path, nlp.vocab)
+
+
+@pytest.mark.parametrize("ratio", [-1, float("nan"), "many"])
+def test_a_negative_ratio_below_0_or_not_a_number_is_an_error(ratio):
+    from spacy_bio_rel.training.readers import create_gold_ents_corpus
+
+    with pytest.raises(ValueError, match="negative_ratio"):
+        create_gold_ents_corpus(None, negative_ratio=ratio)
