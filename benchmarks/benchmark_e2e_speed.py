@@ -1,0 +1,104 @@
+"""Raw text -> relations: sentences/s and peak memory of ``predict`` for end-to-end pipelines.
+
+Each measurement is one fresh ``python -m spacy_bio_rel predict MODEL TEXT OUT`` process, with
+``OMP_NUM_THREADS=N`` (torch's threads for the encoder and ner) and ``--threads N`` (the relation
+component's), for every N of ``--threads``. The rate is what ``predict`` reports (documents/s over
+the prediction, the model's loading excluded; one text line is one sentence here); peak memory is
+the process's maximum resident set size. Quoted: the median and the range of ``--repeats`` runs.
+
+    python benchmarks/benchmark_e2e_speed.py --text dev.txt --threads 1 2 --repeats 3 \\
+        --model en_e2e=training/conll04_e2e/model-best --json benchmarks/e2e_speed.json
+
+Make the text with ``python scripts/docbin_text.py corpus/conll04/dev.spacy dev.txt --limit 100000``.
+Run it on an otherwise idle machine: it measures wall-clock time.
+"""
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+RATE = re.compile(r"in ([0-9.]+) s \(([0-9,.]+) documents/s\)")
+
+
+def run_once(model: str, text: str, threads: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.jsonl"
+        cmd = [
+            sys.executable,
+            "-m",
+            "spacy_bio_rel",
+            "predict",
+            model,
+            text,
+            str(out),
+            "--threads",
+            str(threads),
+        ]
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+        proc = subprocess.Popen(
+            cmd + ["-q"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True
+        )
+        output = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        if status != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{output[-2000:]}")
+        m = RATE.search(output)
+        if m is None:
+            raise RuntimeError(f"no rate in the output of {' '.join(cmd)}:\n{output[-2000:]}")
+        n_lines = sum(1 for _ in open(out, encoding="utf-8"))
+        relations = sum(len(json.loads(line).get("relations", [])) for line in open(out, encoding="utf-8"))
+        return {
+            "seconds": float(m.group(1)),
+            "sentences_per_s": float(m.group(2).replace(",", "")),
+            "peak_rss_mb": usage.ru_maxrss / 1024,
+            "sentences": n_lines,
+            "relations": relations,
+        }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", action="append", required=True, help="NAME=PATH (repeat)")
+    ap.add_argument("--text", required=True, help="one sentence per line")
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--json", help="write the figures here")
+    args = ap.parse_args()
+    rows = []
+    for spec in args.model:
+        name, path = spec.split("=", 1)
+        for threads in args.threads:
+            runs = [run_once(path, args.text, threads) for _ in range(args.repeats)]
+            rates = [r["sentences_per_s"] for r in runs]
+            mem = [r["peak_rss_mb"] for r in runs]
+            row = {
+                "model": name,
+                "path": path,
+                "threads": threads,
+                "sentences": runs[0]["sentences"],
+                "relations": runs[0]["relations"],
+                "sentences_per_s_median": statistics.median(rates),
+                "sentences_per_s_range": [min(rates), max(rates)],
+                "peak_rss_mb_median": statistics.median(mem),
+                "runs": runs,
+            }
+            rows.append(row)
+            print(
+                f"{name:<12} threads {threads}: {row['sentences_per_s_median']:8.1f} sentences/s "
+                f"(range {min(rates):.1f}-{max(rates):.1f}, {args.repeats} runs), peak memory "
+                f"{row['peak_rss_mb_median']:.0f} MB, {row['sentences']} sentences, {row['relations']} relations",
+                flush=True,
+            )
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
