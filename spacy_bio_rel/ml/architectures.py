@@ -60,26 +60,9 @@ def build_bio_tag_cnn(
     ``shared_convolution = false`` runs the straightforward per-pair network
     (same parameters, same result, slower): a reference only.
     """
-    return build_bio_tag_cnn_v2(
-        tok2vec=None,
-        tok2vec_width=0,
-        word_width=word_width,
-        tag_width=tag_width,
-        position_width=position_width,
-        max_distance=max_distance,
-        window_sizes=window_sizes,
-        n_filters=n_filters,
-        hidden_width=hidden_width,
-        dropout=dropout,
-        activation=activation,
-        use_words=use_words,
-        use_tags=use_tags,
-        use_positions=use_positions,
-        shared_convolution=shared_convolution,
-        granularity=granularity,
-        lowercase=lowercase,
-        min_freq=min_freq,
-        max_length=max_length,
+    settings = dict(locals())  # the parameters above, passed on by name
+    return build_bio_tag_cnn_v3(
+        tok2vec=None, tok2vec_width=0, entity_features=False, unit_dropout=0.0, **settings
     )
 
 
@@ -185,29 +168,8 @@ def build_bio_tag_cnn_v2(
     ``tok2vec_width`` (e.g. 384 for MiniLM-L6, the listener's ``width`` for a
     tok2vec listener); null for none (then ``tok2vec_width`` is ignored).
     """
-    return build_bio_tag_cnn_v3(
-        tok2vec=tok2vec,
-        tok2vec_width=tok2vec_width,
-        word_width=word_width,
-        tag_width=tag_width,
-        position_width=position_width,
-        max_distance=max_distance,
-        window_sizes=window_sizes,
-        n_filters=n_filters,
-        hidden_width=hidden_width,
-        dropout=dropout,
-        activation=activation,
-        use_words=use_words,
-        use_tags=use_tags,
-        use_positions=use_positions,
-        entity_features=False,
-        unit_dropout=0.0,
-        shared_convolution=shared_convolution,
-        granularity=granularity,
-        lowercase=lowercase,
-        min_freq=min_freq,
-        max_length=max_length,
-    )
+    settings = dict(locals())  # the parameters above, passed on by name
+    return build_bio_tag_cnn_v3(entity_features=False, unit_dropout=0.0, **settings)
 
 
 def forward(model: Model[RelInput, RelScores], X: RelInput, is_train: bool):
