@@ -100,9 +100,10 @@ def worker(args) -> None:
 
 
 class Worker:
-    def __init__(self, name: str, kind: str, src: Path, args):
+    def __init__(self, name: str, kind: str, src: Path, args, extra_path: str = ""):
         self.name = name
-        env = dict(os.environ, PYTHONPATH=str(src), OMP_NUM_THREADS="2", MKL_NUM_THREADS="2")
+        path = os.pathsep.join(p for p in (extra_path, str(src)) if p)
+        env = dict(os.environ, PYTHONPATH=path, OMP_NUM_THREADS="2", MKL_NUM_THREADS="2")
         cmd = [
             sys.executable,
             __file__,
@@ -135,7 +136,7 @@ class Worker:
 def speed(args) -> None:
     workers = [Worker("this checkout", "ours", REPO, args)]
     if args.old_src:
-        workers.append(Worker(f"old ({args.old_src})", "ours", Path(args.old_src), args))
+        workers.append(Worker(f"old ({args.old_src})", "ours", Path(args.old_src), args, args.old_path))
     if args.tutorial:
         workers.append(Worker("spaCy tutorial (stand-in)", "tutorial", REPO, args))
     results = {w.name: {} for w in workers}
@@ -275,7 +276,8 @@ def compare(args) -> None:
         outs = {}
         for name, src in (("new", REPO), ("old", Path(args.old_src))):
             out = str(Path(tmp) / name)
-            env = dict(os.environ, PYTHONPATH=str(src))
+            extra = args.old_path if name == "old" else ""
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (extra, str(src)) if p))
             cmd = [
                 sys.executable,
                 __file__,
@@ -320,6 +322,12 @@ def main() -> None:
     ap.add_argument("--model", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--old-src", default=None, help="checkout of the commit to compare with")
+    ap.add_argument(
+        "--old-path",
+        default="",
+        help="folders put before --old-src on the old worker's PYTHONPATH (e.g. one with a sitecustomize.py "
+        "that loads the old checkout's registrations when its modules differ from the installed entry points)",
+    )
     ap.add_argument("--tutorial", action="store_true", help="include the tutorial stand-in")
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--batch-size", type=int, default=64)
