@@ -10,7 +10,9 @@ The score papers report for joint extraction on CoNLL04 (e.g. SpERT's
 (with ``directed = false`` the two arguments may come in either order). Gold
 relations whose arguments the pipeline never found count as missed. Micro
 P/R/F1 pool all relations; macro P/R/F1 are the means of the per-label
-figures over the labels that occur in the gold or the predicted relations.
+figures over the labels that occur in the gold or the predicted relations
+(the counting and the arithmetic of :mod:`.counts`, whose ``prf`` this module
+re-exports).
 Entities are scored with spaCy's own ``get_ner_prf`` (exact span, label).
 
 Registered as ``spacy-bio-rel.e2e_scorer.v1`` for the ``scorer`` setting of
@@ -20,8 +22,7 @@ micro relation figures as ``SPAN P/R/F`` with a per-label table
 (``--spans-key rel_macro`` prints the macro figures the same way).
 """
 
-from collections import Counter
-from typing import Any, Dict, Hashable, Iterable, List, Set, Tuple
+from typing import Any, Dict, Iterable, List, Set, Tuple
 
 from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc, Span
@@ -29,6 +30,9 @@ from spacy.training import Example
 from spacy.util import registry
 
 from spacy_bio_rel.relations import Relation, get_relations
+from spacy_bio_rel.scoring.counts import count_keys, prf
+
+__all__ = ["doc_relation_keys", "format_e2e", "prf", "relation_key", "score_e2e"]
 
 Argument = Tuple[int, int, str]  # character start, end, entity label
 RelationKey = Tuple[Argument, Argument, str]
@@ -54,51 +58,6 @@ def doc_relation_keys(doc: Doc, *, directed: bool = True, typed: bool = True) ->
     return {relation_key(r, directed=directed, typed=typed) for r in get_relations(doc)}
 
 
-def prf(tp: int, n_pred: int, n_gold: int) -> Tuple[float, float, float]:
-    p = tp / n_pred if n_pred else 0.0
-    r = tp / n_gold if n_gold else 0.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return p, r, f
-
-
-def relation_counts(pairs: Iterable[Tuple[Set[Hashable], Set[Hashable]]]) -> Tuple[Counter, Counter, Counter]:
-    """Per label: true positives, predicted, gold, over (gold keys, predicted keys) per Doc.
-
-    A key's last element is its relation label.
-    """
-    tp, n_pred, n_gold = Counter(), Counter(), Counter()
-    for gold, pred in pairs:
-        for key in gold:
-            n_gold[key[-1]] += 1
-        for key in pred:
-            n_pred[key[-1]] += 1
-            if key in gold:
-                tp[key[-1]] += 1
-    return tp, n_pred, n_gold
-
-
-def relation_scores(tp: Counter, n_pred: Counter, n_gold: Counter) -> Dict[str, Any]:
-    """Micro and macro P/R/F1 and per-label figures from per-label counts."""
-    micro = prf(sum(tp.values()), sum(n_pred.values()), sum(n_gold.values()))
-    labels = sorted(set(n_gold) | set(n_pred))
-    per_type = {}
-    for label in labels:
-        p, r, f = prf(tp[label], n_pred[label], n_gold[label])
-        per_type[label] = {"p": p, "r": r, "f": f}
-    if labels:
-        macro = tuple(sum(s[k] for s in per_type.values()) / len(labels) for k in ("p", "r", "f"))
-    else:
-        macro = (0.0, 0.0, 0.0)
-    return {
-        "micro": micro,
-        "macro": macro,
-        "per_type": per_type,
-        "n_gold": sum(n_gold.values()),
-        "n_pred": sum(n_pred.values()),
-        "n_correct": sum(tp.values()),
-    }
-
-
 def score_e2e(examples: Iterable[Example], directed: bool = True, **kwargs: Any) -> Dict[str, Any]:
     """Entity and strict end-to-end relation scores of ``examples``.
 
@@ -108,14 +67,13 @@ def score_e2e(examples: Iterable[Example], directed: bool = True, **kwargs: Any)
     ``spans_rel_p/r/f/per_type`` (micro) and ``spans_rel_macro_p/r/f``.
     """
     examples = list(examples)
-    counts = relation_counts(
+    rel = count_keys(
         (
             doc_relation_keys(eg.reference, directed=directed),
             doc_relation_keys(eg.predicted, directed=directed),
         )
         for eg in examples
-    )
-    rel = relation_scores(*counts)
+    ).summary()
     scores: Dict[str, Any] = dict(get_ner_prf(examples))  # ents_* are None when no Doc has entities
     (p, r, f), (mp, mr, mf) = rel["micro"], rel["macro"]
     scores.update(
