@@ -13,7 +13,13 @@ P/R/F1 pool all relations; macro P/R/F1 are the means of the per-label
 figures over the labels that occur in the gold or the predicted relations
 (the counting and the arithmetic of :mod:`.counts`, whose ``prf`` this module
 re-exports).
-Entities are scored with spaCy's own ``get_ner_prf`` (exact span, label).
+
+An entity is correct when a gold entity of the same Doc has its character
+boundaries and its type (:func:`entity_keys`); per type and micro P/R/F1 are
+counted the same way. As spaCy's ``get_ner_prf`` does, a reference Doc
+without entity annotation is left out of the entity figures, and so is a
+predicted entity over reference tokens whose entity annotation is missing;
+with no entity left to count the ``ents_*`` figures are None.
 
 Registered as ``spacy-bio-rel.e2e_scorer.v1`` for the ``scorer`` setting of
 ``relation_extractor``; the keys are chosen so that ``spacy evaluate`` prints
@@ -22,9 +28,8 @@ micro relation figures as ``SPAN P/R/F`` with a per-label table
 (``--spans-key rel_macro`` prints the macro figures the same way).
 """
 
-from typing import Any, Dict, Iterable, List, Set, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
-from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc, Span
 from spacy.training import Example
 from spacy.util import registry
@@ -32,7 +37,7 @@ from spacy.util import registry
 from spacy_bio_rel.relations import Relation, get_relations
 from spacy_bio_rel.scoring.counts import count_keys, prf
 
-__all__ = ["doc_relation_keys", "format_e2e", "prf", "relation_key", "score_e2e"]
+__all__ = ["doc_relation_keys", "entity_keys", "format_e2e", "prf", "relation_key", "score_e2e"]
 
 Argument = Tuple[int, int, str]  # character start, end, entity label
 RelationKey = Tuple[Argument, Argument, str]
@@ -58,10 +63,46 @@ def doc_relation_keys(doc: Doc, *, directed: bool = True, typed: bool = True) ->
     return {relation_key(r, directed=directed, typed=typed) for r in get_relations(doc)}
 
 
+def entity_keys(eg: Example) -> Optional[Tuple[Set[Argument], Set[Argument]]]:
+    """Gold and predicted ``(start_char, end_char, type)`` of the entities of ``eg``.
+
+    None when the reference has no entity annotation; a predicted entity over
+    reference tokens whose entity annotation is missing is left out.
+    """
+    ref = eg.reference
+    if not ref.has_annotation("ENT_IOB"):
+        return None
+    gold = {_argument(e, True) for e in ref.ents}
+    pred = set()
+    for ent in eg.predicted.ents:
+        covered = ref.char_span(ent.start_char, ent.end_char, alignment_mode="expand")
+        if covered is not None and all(t.ent_iob != 0 for t in covered):
+            pred.add(_argument(ent, True))
+    return gold, pred
+
+
+def entity_scores(examples: Iterable[Example]) -> Dict[str, Any]:
+    """``ents_p/r/f``, ``ents_per_type`` and the counts ``ents_n_gold/n_pred/n_correct``."""
+    counts = count_keys(keys for keys in map(entity_keys, examples) if keys is not None)
+    micro = counts.micro
+    counted = bool(micro.n_gold or micro.n_pred)
+    p, r, f = micro.prf if counted else (None, None, None)
+    return {
+        "ents_p": p,
+        "ents_r": r,
+        "ents_f": f,
+        "ents_per_type": counts.per_type() if counted else None,
+        "ents_n_gold": float(micro.n_gold),
+        "ents_n_pred": float(micro.n_pred),
+        "ents_n_correct": float(micro.tp),
+    }
+
+
 def score_e2e(examples: Iterable[Example], directed: bool = True, **kwargs: Any) -> Dict[str, Any]:
     """Entity and strict end-to-end relation scores of ``examples``.
 
-    Keys: ``ents_p/r/f/per_type``; ``rel_e2e_micro_p/r/f``,
+    Keys: ``ents_p/r/f/per_type`` and ``ents_n_gold/n_pred/n_correct``
+    (:func:`entity_scores`); ``rel_e2e_micro_p/r/f``,
     ``rel_e2e_macro_p/r/f``, ``rel_e2e_per_type``, ``rel_e2e_n_gold``,
     ``rel_e2e_n_pred``, ``rel_e2e_n_correct``; and for ``spacy evaluate``
     ``spans_rel_p/r/f/per_type`` (micro) and ``spans_rel_macro_p/r/f``.
@@ -74,7 +115,7 @@ def score_e2e(examples: Iterable[Example], directed: bool = True, **kwargs: Any)
         )
         for eg in examples
     ).summary()
-    scores: Dict[str, Any] = dict(get_ner_prf(examples))  # ents_* are None when no Doc has entities
+    scores = entity_scores(examples)
     (p, r, f), (mp, mr, mf) = rel["micro"], rel["macro"]
     scores.update(
         {
