@@ -37,7 +37,7 @@ import numpy
 from spacy.language import Language
 
 from spacy_bio_rel.relations import relation_keys
-from spacy_bio_rel.scoring.e2e_scorer import prf
+from spacy_bio_rel.scoring.counts import prf
 from spacy_bio_rel.scoring.evaluate import gold_entity_examples
 from spacy_bio_rel.scoring.sweep import collect_scored
 from spacy_bio_rel.tempfiles import publish

@@ -11,8 +11,7 @@ The score papers report for joint extraction on CoNLL04 (e.g. SpERT's
 relations whose arguments the pipeline never found count as missed. Micro
 P/R/F1 pool all relations; macro P/R/F1 are the means of the per-label
 figures over the labels that occur in the gold or the predicted relations
-(the counting and the arithmetic of :mod:`.counts`, whose ``prf`` this module
-re-exports).
+(the counting and the arithmetic of :mod:`.counts`).
 
 An entity is correct when a gold entity of the same Doc has its character
 boundaries and its type (:func:`entity_keys`); per type and micro P/R/F1 are
@@ -39,7 +38,7 @@ from spacy.training import Example
 from spacy.util import registry
 
 from spacy_bio_rel.relations import Relation, get_relations
-from spacy_bio_rel.scoring.counts import count_keys, prf
+from spacy_bio_rel.scoring.counts import count_keys
 
 __all__ = [
     "ERROR_CATEGORIES",
@@ -48,7 +47,6 @@ __all__ = [
     "entity_keys",
     "error_breakdown",
     "format_e2e",
-    "prf",
     "relation_key",
     "score_e2e",
 ]

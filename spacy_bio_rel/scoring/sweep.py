@@ -33,7 +33,8 @@ from spacy.util import minibatch
 
 from spacy_bio_rel.data_classes import ScoredCandidate
 from spacy_bio_rel.relations import Relation
-from spacy_bio_rel.scoring.e2e_scorer import doc_relation_keys, prf, relation_key
+from spacy_bio_rel.scoring.counts import prf
+from spacy_bio_rel.scoring.e2e_scorer import doc_relation_keys, relation_key
 
 ScoredKey = Tuple[Hashable, float]
 
