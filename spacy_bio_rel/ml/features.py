@@ -36,8 +36,9 @@ covering span of the sentences from the head's to the tail's, read exactly like 
 (units, the BIO tags of every entity in it, positions relative to each target, the windows above).
 With a tag vocabulary that has a boundary tag (``TagVocab(sentence_boundary=True)``, built only
 for ``sentence_window > 1``) the first unit of each sentence after the first in a covering span
-carries it (:func:`boundary_tags`), so the network tells in- from cross-sentence pairs; without
-one, and in a single sentence, the tags are the plain BIO tags.
+carries it, or the unit before it when an entity starts that sentence (:func:`boundary_tags`), so
+the network tells in- from cross-sentence pairs; without one, and in a single sentence, the tags
+are the plain BIO tags.
 """
 
 import bisect
