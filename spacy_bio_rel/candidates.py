@@ -1,7 +1,10 @@
 """Doc -> candidate entity pairs.
 
 A candidate is a pair of entities from ``Doc.ents`` inside one sentence
-(``doc.sents`` when sentence boundaries are set, else the whole Doc).
+(``doc.sents`` when sentence boundaries are set, else the whole Doc), or, with
+``sentence_window = k > 1``, in sentences at most ``k - 1`` boundaries apart;
+its ``sent`` is then the token span of the sentences from the head's to the
+tail's (the "covering span"), read by the model as one sequence.
 
 * ``directed=True`` (the paper's approach 2): both orders of every pair; the
   gold label of (e1, e2) is the relation annotated from e1 to e2, else Other.
@@ -59,17 +62,27 @@ def sentence_bounds(doc: Doc) -> List[Offsets]:
     return [(0, len(doc))]
 
 
-def iter_candidates(doc: Doc, directed: bool, ents: Optional[Sequence[Span]] = None) -> Iterator[Candidate]:
-    """All entity pairs inside one sentence, in a deterministic order.
+def iter_candidates(
+    doc: Doc, directed: bool, ents: Optional[Sequence[Span]] = None, sentence_window: int = 1
+) -> Iterator[Candidate]:
+    """All entity pairs at most ``sentence_window - 1`` sentence boundaries apart (1: inside one
+    sentence), in a deterministic order: by the head's sentence, the head, the tail's sentence, the tail.
 
     ``ents``: non-overlapping entity spans of ``doc`` in text order (default
-    ``doc.ents``), e.g. gold entities carried over from a reference Doc.
+    ``doc.ents``), e.g. gold entities carried over from a reference Doc. An entity
+    that crosses a sentence boundary belongs to no sentence and gives no pair.
+    A candidate's ``sent`` covers the sentences from the head's to the tail's
+    (with window 1, the one sentence of both).
     """
+    if isinstance(sentence_window, bool) or not isinstance(sentence_window, int) or sentence_window < 1:
+        raise ValueError(f"sentence_window must be a whole number of at least 1, got {sentence_window!r}")
     ents = list(doc.ents if ents is None else ents)
     if len(ents) < 2:
         return
+    bounds = sentence_bounds(doc)
+    groups: List[List[Span]] = []
     i = 0
-    for s_start, s_end in sentence_bounds(doc):
+    for s_start, s_end in bounds:
         while i < len(ents) and ents[i].start < s_start:
             i += 1
         group = []
@@ -78,20 +91,32 @@ def iter_candidates(doc: Doc, directed: bool, ents: Optional[Sequence[Span]] = N
             group.append(ents[j])
             j += 1
         i = j
-        for a in range(len(group)):
-            for b in range(len(group)):
-                if a == b or (not directed and b < a):
-                    continue
-                e1, e2 = group[a], group[b]
-                yield Candidate(
-                    sent=(s_start, s_end),
-                    head=(e1.start, e1.end),
-                    tail=(e2.start, e2.end),
-                    head_label=e1.label_,
-                    tail_label=e2.label_,
-                    head_chars=(e1.start_char, e1.end_char),
-                    tail_chars=(e2.start_char, e2.end_char),
-                )
+        groups.append(group)
+    reach = sentence_window - 1
+    for si, group in enumerate(groups):
+        others = range(si if not directed else max(0, si - reach), min(len(groups), si + reach + 1))
+        for a, e1 in enumerate(group):
+            for sj in others:
+                for b, e2 in enumerate(groups[sj]):
+                    if sj == si and (a == b or (not directed and b < a)):
+                        continue
+                    yield Candidate(
+                        sent=(bounds[min(si, sj)][0], bounds[max(si, sj)][1]),
+                        head=(e1.start, e1.end),
+                        tail=(e2.start, e2.end),
+                        head_label=e1.label_,
+                        tail_label=e2.label_,
+                        head_chars=(e1.start_char, e1.end_char),
+                        tail_chars=(e2.start_char, e2.end_char),
+                    )
+
+
+def sentence_index(doc: Doc) -> List[int]:
+    """The index of each token's sentence (all 0 without sentence boundaries)."""
+    out = [0] * len(doc)
+    for k, (start, end) in enumerate(sentence_bounds(doc)):
+        out[start:end] = [k] * (end - start)
+    return out
 
 
 def transfer_entities(reference: Doc, predicted: Doc) -> Tuple[List[Span], int]:
@@ -121,7 +146,8 @@ def pair_distance(c: Candidate) -> int:
 
 
 def cap_per_sentence(cands: List[Candidate], cap: int) -> Tuple[List[Candidate], int]:
-    """At most ``cap`` candidates per sentence: the nearest pairs (fewest tokens between the
+    """At most ``cap`` candidates per ``sent`` (a sentence, or a covering span of sentences with
+    ``sentence_window > 1``: the pairs between one sentence and another): the nearest pairs (fewest tokens between the
     targets; the earlier candidate on a tie), in their original order; and how many were left out."""
     by_sent: Dict[Offsets, List[int]] = {}
     for i, c in enumerate(cands):

@@ -107,6 +107,7 @@ max_length = 200
         "positive_weight": 1.0,
         "max_pairs_per_step": 1024,
         "max_candidates_per_sentence": 1000,
+        "sentence_window": 1,
         "symmetric_labels": [],
         "torch_threads": 1,
         "train_entities": "gold",
@@ -132,6 +133,7 @@ def make_relation_extractor(
     positive_weight: float,
     max_pairs_per_step: int,
     max_candidates_per_sentence: int,
+    sentence_window: int,
     symmetric_labels: List[str],
     torch_threads: int,
     train_entities: str,
@@ -153,7 +155,13 @@ def make_relation_extractor(
     max_pairs_per_step: prediction runs the model on at most this many pairs at once.
     max_candidates_per_sentence: at most this many candidate pairs per sentence (0: no cap), the
         nearest pairs first (candidates.cap_per_sentence); what the cap drops is counted in
-        ``pipe.skipped["candidates_over_cap"]`` and warned about once.
+        ``pipe.skipped["candidates_over_cap"]`` and warned about once. With sentence_window > 1 the cap
+        applies per covering span: the pairs of one sentence, or those between two given sentences.
+    sentence_window: pair entities at most sentence_window - 1 sentence boundaries apart (1, the
+        default: inside one sentence, the paper's setting). A cross-sentence pair is read over the
+        sentences from its head's to its tail's as one sequence, whose later sentences' first units
+        carry a sentence-boundary BIO tag (a tag only models trained with sentence_window > 1 have).
+        Learned with the type filter and saved: the saved setting wins at load time.
     symmetric_labels: with ``directed``, labels whose direction carries no meaning
         (e.g. Family, Social, Near): in training the reverse pair of such a gold
         relation is left out (not taught as Other), and a prediction keeps only
@@ -197,6 +205,7 @@ def make_relation_extractor(
         positive_weight=positive_weight,
         max_pairs_per_step=max_pairs_per_step,
         max_candidates_per_sentence=max_candidates_per_sentence,
+        sentence_window=sentence_window,
         symmetric_labels=symmetric_labels,
         torch_threads=torch_threads,
         train_entities=train_entities,
@@ -232,6 +241,7 @@ class RelationExtractor(TrainablePipe):
         positive_weight: float,
         max_pairs_per_step: int,
         max_candidates_per_sentence: int,
+        sentence_window: int,
         symmetric_labels: Sequence[str],
         torch_threads: int,
         train_entities: str,
@@ -260,6 +270,11 @@ class RelationExtractor(TrainablePipe):
         if int(max_candidates_per_sentence) < 0:
             raise ValueError(
                 f"max_candidates_per_sentence must be 0 (no cap) or more, got {max_candidates_per_sentence}"
+            )
+        if isinstance(sentence_window, bool) or not isinstance(sentence_window, int) or sentence_window < 1:
+            raise ValueError(
+                f"[components.relation_extractor] sentence_window must be a whole number of at least 1, "
+                f"got {sentence_window!r}"
             )
         if int(torch_threads) < 0:
             raise ValueError(f"torch_threads must be 0 (torch's own setting) or more, got {torch_threads}")
@@ -293,6 +308,7 @@ class RelationExtractor(TrainablePipe):
             "symmetric_labels": sorted(set(symmetric_labels)),
             "max_pairs_per_step": int(max_pairs_per_step),
             "max_candidates_per_sentence": int(max_candidates_per_sentence),
+            "sentence_window": sentence_window,
             "torch_threads": int(torch_threads),
             "train_entities": train_entities,
             "entity_label_map": entity_label_map,
@@ -413,7 +429,12 @@ class RelationExtractor(TrainablePipe):
         directed = self.cfg["directed"]
         if ents is None:
             ents = self.read_entities(doc)
-        cands = [c for c in iter_candidates(doc, directed, ents) if c.type_pair(directed) in self._type_pairs]
+        window = int(self.cfg.get("sentence_window", 1))
+        cands = [
+            c
+            for c in iter_candidates(doc, directed, ents, window)
+            if c.type_pair(directed) in self._type_pairs
+        ]
         skip = doc.user_data.get(SKIP_PAIRS_KEY)
         if skip:
             skip_set = {tuple(x) for x in skip}
@@ -425,7 +446,8 @@ class RelationExtractor(TrainablePipe):
                 self.skipped["candidates_over_cap"] += dropped
                 self._warn_once(
                     "cap",
-                    f"'{self.name}': a sentence has more than max_candidates_per_sentence = {cap} candidate "
+                    f"'{self.name}': a sentence (or span of sentences) has more than "
+                    f"max_candidates_per_sentence = {cap} candidate "
                     f"pairs; the nearest {cap} are kept ({dropped} left out here, counted in "
                     f"pipe.skipped['candidates_over_cap']). Raise the setting to keep more.",
                 )
@@ -739,7 +761,7 @@ class RelationExtractor(TrainablePipe):
                 f"training data (labels: {self.cfg['labels']})"
             )
         pairs = _mapped_type_pairs(
-            learn_type_pairs(refs, self.cfg["directed"]),
+            learn_type_pairs(refs, self.cfg["directed"], self.cfg["sentence_window"]),
             self.cfg["entity_label_map"],
             self.cfg["directed"],
         )
@@ -756,6 +778,8 @@ class RelationExtractor(TrainablePipe):
         if nlp is not None:
             _check_listeners(self.model, nlp, self.name)
             _warn_without_predicted_entities(nlp, self.name, self.cfg["train_entities"])
+        if self.model.has_ref("featurize"):  # the boundary tag exists only for pairs across sentences
+            self.model.get_ref("featurize").attrs["sentence_boundary"] = self.cfg["sentence_window"] > 1
         X = self.training_input(examples, train_entities="gold")
         counts = numpy.bincount(self._gold(examples, X.cands), minlength=len(self.labels) + 1)
         self.cfg["class_counts"] = {

@@ -35,6 +35,11 @@ IDS_HELP = (
     "With any id list, <part>.spacy files are written and documents in no list are counted as left out."
 )
 UNIT_HELP = "One Doc per 'sentence' or per 'document' (sentence boundaries are set either way)."
+DISTANCE_HELP = (
+    "Keep relations whose arguments are at most K sentences apart (stored as ordinary relations; "
+    "needs --unit document); 0 = in-sentence relations only. The report counts the cross-sentence "
+    "relations kept and left out by distance."
+)
 VERBOSE_HELP = "Print every left-out or changed item to stderr (the report keeps the first 5 per reason)."
 PROGRESS_HELP = "Move the progress bar (stderr) every N documents (0: no progress bar)."
 ENCODING_HELP = (
@@ -125,6 +130,7 @@ def convert_ace_cmd(
         "utf-8", "--encoding", help=ENCODING_HELP + " (.sgm files; .apf.xml declare theirs)"
     ),
     unit: str = typer.Option("sentence", "--unit", help=UNIT_HELP),
+    max_sentence_distance: int = typer.Option(0, "--max-sentence-distance", help=DISTANCE_HELP),
     name: str = typer.Option("all", "--name", help=NAME_HELP),
     folds: int = typer.Option(0, "--folds", help=FOLDS_HELP),
     seed: int = typer.Option(0, "--seed", help=SEED_HELP),
@@ -149,7 +155,13 @@ def convert_ace_cmd(
             encoding=encoding,
             max_mismatch=max_mismatch,
         )
-        doc = DocSettings(lang=lang, sentences=sentences, boundary_fix=boundary_fix, unit=unit)
+        doc = DocSettings(
+            lang=lang,
+            sentences=sentences,
+            boundary_fix=boundary_fix,
+            unit=unit,
+            max_sentence_distance=max_sentence_distance,
+        )
         out = _output(output_dir, name, folds, seed, train_ids, dev_ids, test_ids)
         return convert_ace(
             root, out, ace, doc, ConversionReport(verbose=verbose), _progress("ace documents", progress_every)
@@ -191,6 +203,7 @@ def convert_brat_cmd(
     encoding: str = typer.Option("utf-8", "--encoding", help=ENCODING_HELP),
     recursive: bool = typer.Option(False, "--recursive/--no-recursive", help="Also read sub-folders."),
     unit: str = typer.Option("sentence", "--unit", help=UNIT_HELP),
+    max_sentence_distance: int = typer.Option(0, "--max-sentence-distance", help=DISTANCE_HELP),
     name: Optional[str] = typer.Option(None, "--name", help=NAME_HELP + " Default: the input folder's name."),
     folds: int = typer.Option(0, "--folds", help=FOLDS_HELP),
     seed: int = typer.Option(0, "--seed", help=SEED_HELP),
@@ -210,7 +223,13 @@ def convert_brat_cmd(
             encoding=encoding,
             max_mismatch=max_mismatch,
         )
-        doc = DocSettings(lang=lang, sentences=sentences, boundary_fix=boundary_fix, unit=unit)
+        doc = DocSettings(
+            lang=lang,
+            sentences=sentences,
+            boundary_fix=boundary_fix,
+            unit=unit,
+            max_sentence_distance=max_sentence_distance,
+        )
         out = _output(output_dir, name or input_dir.name, folds, seed, train_ids, dev_ids, test_ids)
         return convert_brat(
             input_dir,

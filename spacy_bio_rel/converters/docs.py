@@ -12,8 +12,13 @@ Steps, each counted in the report when it changes or leaves out an item:
    are resolved by :func:`.checks.resolve_overlaps` (the one that starts
    first is kept, the longer when two start together);
 5. relations become gold relations (``set_relations``) when both arguments
-   were kept and lie in one sentence, after :func:`.checks.check_relations`
-   (self-relations, duplicates, conflicting labels);
+   were kept and lie in one sentence, or at most ``max_sentence_distance``
+   sentences apart (stored as ordinary relations, by character offsets; only
+   with one Doc per document), after :func:`.checks.check_relations`
+   (self-relations, duplicates, conflicting labels). The report counts the
+   cross-sentence relations kept and left out by their distance in sentences
+   (``cross_sentence_relations_kept_at_distance_K`` /
+   ``cross_sentence_relations_dropped_at_distance_K`` under its figures);
 6. output is one Doc per sentence or one per document.
 """
 
@@ -43,6 +48,7 @@ class DocSettings:
     sentences: str = "rules"  # see sentences.MODES
     boundary_fix: str = "split"  # mention boundary inside a token: "split" or "expand"
     unit: str = "sentence"  # "sentence": one Doc per sentence; "document": one per document
+    max_sentence_distance: int = 0  # keep relations whose arguments are at most this many sentences apart
 
     def __post_init__(self) -> None:
         if self.sentences not in MODES:
@@ -51,6 +57,14 @@ class DocSettings:
             raise ValueError(f"boundary_fix must be one of {BOUNDARY_FIXES}, got {self.boundary_fix!r}")
         if self.unit not in UNITS:
             raise ValueError(f"unit must be one of {UNITS}, got {self.unit!r}")
+        k = self.max_sentence_distance
+        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+            raise ValueError(f"max_sentence_distance must be a whole number of at least 0, got {k!r}")
+        if k and self.unit != "document":
+            raise ValueError(
+                f"max_sentence_distance = {k} keeps relations across sentences, which a Doc per sentence "
+                "cannot hold: use unit 'document' (--unit document)"
+            )
 
 
 def _trim(src: SourceDocument, report: ConversionReport) -> List[MentionData]:
@@ -195,14 +209,17 @@ def build_docs(
                 )
             continue
         head, tail = all_spans[r.head], all_spans[r.tail]
-        if sent_of[head.start] != sent_of[tail.start]:
+        distance = abs(sent_of[head.start] - sent_of[tail.start])
+        if distance > settings.max_sentence_distance:
             report.drop(
                 "cross_sentence_relation",
                 where,
-                f"{r.label}: {head.text!r} and {tail.text!r} are in different sentences",
+                f"{r.label}: {head.text!r} and {tail.text!r} are {distance} sentences apart",
             )
+            report.stats[f"cross_sentence_relations_dropped_at_distance_{distance}"] += 1
             continue
-        report.stats["in_sentence_relations_before_overlap_resolution"] += 1
+        if not distance:
+            report.stats["in_sentence_relations_before_overlap_resolution"] += 1
         lost = [f"{a}={b}" for a, b in (("Arg-1", r.head), ("Arg-2", r.tail)) if b not in by_id]
         if lost:
             report.drop(
@@ -213,6 +230,10 @@ def build_docs(
             continue
         found.append((head, tail, r.label, f"relation {r.id}"))
     rels = check_relations(found, src.path, report)
+    for head, tail, _ in rels:
+        distance = abs(sent_of[head.start] - sent_of[tail.start])
+        if distance:
+            report.stats[f"cross_sentence_relations_kept_at_distance_{distance}"] += 1
 
     if settings.unit == "document":
         set_relations(doc, rels)

@@ -206,6 +206,7 @@ def convert_ace(
         sentences=doc.sentences,
         boundary_fix=doc.boundary_fix,
         unit=doc.unit,
+        max_sentence_distance=doc.max_sentence_distance,
     )
     nlp = spacy.blank(ace.language)
     sources = read_ace(Path(root), ace, report, progress)
@@ -232,6 +233,7 @@ def convert_brat(
         sentences=doc.sentences,
         boundary_fix=doc.boundary_fix,
         unit=doc.unit,
+        max_sentence_distance=doc.max_sentence_distance,
     )
     nlp = spacy.blank(doc.lang)
     sources = read_brat(Path(folder), brat, report, progress)

@@ -30,6 +30,15 @@ units apart, and a target is read in the piece it overlaps most, cut to it. Any 
 distance gives a window, on both network paths alike. ``max_length`` must be at least 2 (a unit
 per target). A sentence with no unit at all (the characters of a whitespace-only sentence) is
 read as one unknown unit, so that its pairs, too, have a window to be read in.
+
+Pairs across sentences (the component's ``sentence_window > 1``): a candidate's ``sent`` is the
+covering span of the sentences from the head's to the tail's, read exactly like one sentence
+(units, the BIO tags of every entity in it, positions relative to each target, the windows above).
+With a tag vocabulary that has a boundary tag (``TagVocab(sentence_boundary=True)``, built only
+for ``sentence_window > 1``) the first unit of each sentence after the first in a covering span
+carries it, or the unit before it when an entity starts that sentence (:func:`boundary_tags`), so
+the network tells in- from cross-sentence pairs; without one, and in a single sentence, the tags
+are the plain BIO tags.
 """
 
 import bisect
@@ -38,7 +47,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy
 from spacy.tokens import Doc, Span
 
-from spacy_bio_rel.candidates import Candidate, Offsets
+from spacy_bio_rel.candidates import Candidate, Offsets, sentence_bounds
 from spacy_bio_rel.data_classes import RelBatch, SentenceFeatures
 
 PAD, UNK = 0, 1
@@ -66,14 +75,17 @@ class UnitVocab:
 
 
 class TagVocab:
-    """BIO tags: 0 pad, 1 O, 2/3 B-/I- of an entity type unseen in training."""
+    """BIO tags: 0 pad, 1 O, 2/3 B-/I- of an entity type unseen in training, then B-/I- of each
+    entity label; with ``sentence_boundary``, one more tag last: a sentence start inside a covering
+    span (see :func:`boundary_tags`)."""
 
-    def __init__(self, entity_labels: Sequence[str] = ()):
+    def __init__(self, entity_labels: Sequence[str] = (), sentence_boundary: bool = False):
         self.entity_labels = list(entity_labels)
         self.b_ids = {lab: 4 + 2 * i for i, lab in enumerate(self.entity_labels)}
+        self.boundary_id: Optional[int] = 4 + 2 * len(self.entity_labels) if sentence_boundary else None
 
     def __len__(self) -> int:
-        return 4 + 2 * len(self.entity_labels)
+        return 4 + 2 * len(self.entity_labels) + (self.boundary_id is not None)
 
     def b_id(self, label: str) -> int:
         return self.b_ids.get(label, TAG_B_UNK)
@@ -134,6 +146,19 @@ def bio_tags(n: int, spans: Iterable[Tuple[int, int, str]], tag_vocab: TagVocab)
     return tags
 
 
+def boundary_tags(tags: numpy.ndarray, starts: Iterable[int], boundary_id: int) -> numpy.ndarray:
+    """``tags`` with the sentence-boundary tag on each sentence start ``starts`` (unit indices of the
+    first units of the sentences after the first of a covering span): on that unit when it is
+    tagged O, else (an entity starts the sentence) on the unit before it when that is O; an
+    entity's tags are never replaced."""
+    for u in starts:
+        for v in (u, u - 1):
+            if 0 <= v < len(tags) and tags[v] == TAG_O:
+                tags[v] = boundary_id
+                break
+    return tags
+
+
 def featurize_sentence(
     doc: Doc,
     sent: Offsets,
@@ -143,12 +168,16 @@ def featurize_sentence(
     lowercase: bool,
     ents_in_sent: Optional[Sequence[Span]] = None,
     with_tokens: bool = False,
+    sentence_starts: Sequence[int] = (),
 ) -> SentenceFeatures:
-    """Unit and tag ids of one sentence and the unit span of each entity in it.
+    """Unit and tag ids of one sentence (or covering span of sentences) and the unit span of each
+    entity in it.
 
     ``ents_in_sent``: the entities that may lie in the sentence (default
     ``doc.ents``; a caller featurizing many sentences of one Doc passes a
     slice, and training passes the reference's gold entities).
+    ``sentence_starts``: the tokens inside ``sent`` (after its first) that start a sentence; with
+    a ``tag_vocab`` that has a boundary tag they get it (:func:`boundary_tags`).
     """
     units, to_units = sentence_units(doc, sent, granularity, lowercase)
     tokens = unit_token_index(doc, sent, granularity) if with_tokens else None
@@ -162,9 +191,13 @@ def featurize_sentence(
             us, ue = to_units(ent.start, ent.end)
             ents[(ent.start, ent.end)] = (us, ue)
             spans.append((us, ue, ent.label_))
+    tags = bio_tags(len(units), spans, tag_vocab)
+    if tag_vocab.boundary_id is not None and sentence_starts and len(units) > 1:
+        starts = [to_units(t, t + 1)[0] for t in sentence_starts if sent[0] < t < sent[1]]
+        tags = boundary_tags(tags, starts, tag_vocab.boundary_id)
     return SentenceFeatures(
         units=unit_vocab.lookup(units),
-        tags=bio_tags(len(units), spans, tag_vocab),
+        tags=tags,
         ents=ents,
         tokens=tokens,
     )
@@ -262,6 +295,8 @@ class Featurizer:
             readings = {False: (doc_ents, starts)}
             if alt_ents is not None and doc_cands:
                 readings[True] = (alt_ents[d], [e.start for e in alt_ents[d]])
+            marks = self.tag_vocab.boundary_id is not None and doc_cands
+            boundaries = [s for s, _ in sentence_bounds(doc)[1:]] if marks else []
             for c in doc_cands:
                 alt = c.predicted and alt_ents is not None
                 key = (d, c.sent, alt)
@@ -270,6 +305,7 @@ class Featurizer:
                     sent_ents, sent_starts = readings[alt]
                     first, last = (bisect.bisect_left(sent_starts, i) for i in c.sent)
                     in_sent = sent_ents[first:last]
+                    lo, hi = (bisect.bisect_right(boundaries, i) for i in (c.sent[0], c.sent[1] - 1))
                     feats = featurize_sentence(
                         doc,
                         c.sent,
@@ -279,6 +315,7 @@ class Featurizer:
                         self.lowercase,
                         in_sent,
                         self.with_tokens,
+                        boundaries[lo:hi],
                     )
                     cache[key] = feats
                 u1, u2 = feats.ents[c.head], feats.ents[c.tail]

@@ -4,7 +4,9 @@ A Thinc layer with no weights. What it learns lives in its ``attrs`` and is
 saved with the model (``model.to_bytes``/``to_disk``): the unit vocabulary
 (``units``, learned in ``initialize`` from the training Docs with
 ``min_freq``) and the entity labels whose BIO tags get their own embedding
-(``entity_labels``). The settings it was built with (granularity, lowercase,
+(``entity_labels``), and whether the BIO tags have a sentence-boundary tag
+(``sentence_boundary``, set by the component before initialize when its
+``sentence_window`` is above 1; absent in older models: no such tag). The settings it was built with (granularity, lowercase,
 min_freq, max_length) are saved beside them, and :func:`check_saved_settings`
 refuses a model whose config says otherwise.
 """
@@ -61,6 +63,7 @@ def build_featurizer(
             "settings": settings.saved(),
             "units": [],
             "entity_labels": [],
+            "sentence_boundary": False,
             "cache": _Cache(),
         },
     )
@@ -70,18 +73,19 @@ class _Cache:
     """The ``Featurizer`` built from the current vocabularies (not saved)."""
 
     def __init__(self):
-        self.key: Optional[Tuple[int, int]] = None
+        self.key: Optional[Tuple[int, int, bool]] = None
         self.featurizer: Optional[Featurizer] = None
 
 
 def featurizer_of(model: Model) -> Featurizer:
     cache: _Cache = model.attrs["cache"]
-    key = (id(model.attrs["units"]), id(model.attrs["entity_labels"]))
+    boundary = bool(model.attrs.get("sentence_boundary", False))
+    key = (id(model.attrs["units"]), id(model.attrs["entity_labels"]), boundary)
     if cache.key != key:
         cfg: FeaturizeSettings = model.attrs["config"]
         cache.featurizer = Featurizer(
             UnitVocab(model.attrs["units"]),
-            TagVocab(model.attrs["entity_labels"]),
+            TagVocab(model.attrs["entity_labels"], boundary),
             granularity=cfg.granularity,
             lowercase=cfg.lowercase,
             max_length=cfg.max_length,
@@ -109,8 +113,9 @@ def init(model: Model[RelInput, RelBatch], X: Optional[RelInput] = None, Y=None)
 
 
 def vocab_sizes(model: Model) -> Tuple[int, int]:
-    """(units incl. padding and unknown, BIO tags incl. padding, O and unknown)."""
-    return len(UnitVocab(model.attrs["units"])), len(TagVocab(model.attrs["entity_labels"]))
+    """(units incl. padding and unknown, BIO tags incl. padding, O, unknown and the boundary tag)."""
+    boundary = bool(model.attrs.get("sentence_boundary", False))
+    return len(UnitVocab(model.attrs["units"])), len(TagVocab(model.attrs["entity_labels"], boundary))
 
 
 def check_saved_settings(model: Model) -> None:

@@ -5,7 +5,9 @@ they carry no entities; this module gives the pipeline the gold entities of
 each reference Doc (without its relations), as the paper does, and reports
 what the protocol asks for: micro P/R/F1 and per-label figures, the instance
 count and positive:negative ratio after the type filter, the corpus, the
-configuration and the seed.
+configuration and the seed; and the scores of in-sentence and cross-sentence
+relations apart, with the gold relations beyond the component's
+``sentence_window`` (:mod:`.distance`).
 """
 
 import json
@@ -13,10 +15,12 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
 from spacy.language import Language
+from spacy.scorer import Scorer
 from spacy.training import Example
 
 from spacy_bio_rel.candidates import OTHER
 from spacy_bio_rel.ml.featurize import unknown_unit_rate, wide_pairs
+from spacy_bio_rel.scoring.distance import format_distance_scores, scores_by_distance
 from spacy_bio_rel.training.gold import gold_label, relation_index
 from spacy_bio_rel.training.readers import create_gold_ents_corpus
 from spacy_bio_rel.util import PipelineError, load_pipeline
@@ -88,7 +92,10 @@ def evaluate_gold_entities(
         )
     pipe = nlp.get_pipe(component)
     examples = gold_entity_examples(nlp, data_path, component, negative_ratio, seed)
-    scores = nlp.evaluate(examples)
+    # nlp.evaluate scores copies it does not return; the split by distance reads the predictions too
+    predicted = nlp.pipe(eg.predicted.copy() for eg in examples)
+    annotated = [Example(doc, eg.reference) for doc, eg in zip(predicted, examples)]
+    scores = Scorer(nlp=nlp).score(annotated)
     keep = (
         "rel_micro_p",
         "rel_micro_r",
@@ -103,6 +110,9 @@ def evaluate_gold_entities(
     out["docs"] = len(examples)
     out["docs_without_entities"] = sum(1 for eg in examples if not len(eg.predicted.ents))
     out["counts"] = instance_counts(nlp, examples, component)
+    out["by_distance"] = scores_by_distance(
+        annotated, pipe.cfg["directed"], int(pipe.cfg.get("sentence_window", 1))
+    )
     out["negative_ratio"] = negative_ratio
     out["seed"] = seed
     out["component_settings"] = {k: v for k, v in pipe.cfg.items() if k != "type_pairs"}
@@ -151,6 +161,8 @@ def format_scores(scores: Dict[str, Any]) -> str:
     ]
     for label, s in scores["rel_per_type"].items():
         lines.append(f"  {label:<20} P {100 * s['p']:6.2f}  R {100 * s['r']:6.2f}  F1 {100 * s['f']:6.2f}")
+    if "by_distance" in scores:
+        lines += format_distance_scores(scores["by_distance"])
     return "\n".join(lines)
 
 

@@ -77,14 +77,15 @@ def gold_labels(
     return out
 
 
-def learn_type_pairs(docs: Iterable[Doc], directed: bool) -> Set[TypePair]:
-    """The type combinations of positive instances in ``docs``."""
+def learn_type_pairs(docs: Iterable[Doc], directed: bool, sentence_window: int = 1) -> Set[TypePair]:
+    """The type combinations of positive instances in ``docs`` (the candidates of
+    :func:`~.candidates.iter_candidates` with ``sentence_window``)."""
     pairs: Set[TypePair] = set()
     for doc in docs:
         index = relation_index(doc)
         if not index:
             continue
-        for cand in iter_candidates(doc, directed):
+        for cand in iter_candidates(doc, directed, sentence_window=sentence_window):
             if gold_label(index, cand, directed) != OTHER:
                 pairs.add(cand.type_pair(directed))
     return pairs

@@ -13,7 +13,8 @@ ZH_APF = "ace/data/Chinese/nw/adj/FIX_ZH_001.apf.xml"
 
 
 def convert(fixtures, nlp, path=EN_APF, lang="en", **kw):
-    doc_kw = {k: kw.pop(k) for k in ("boundary_fix", "unit", "sentences") if k in kw}
+    names = ("boundary_fix", "unit", "sentences", "max_sentence_distance")
+    doc_kw = {k: kw.pop(k) for k in names if k in kw}
     report = ConversionReport()
     src = read_ace_document(fixtures / path, AceSettings(language=lang, **kw), report)
     docs = build_docs(src, nlp, DocSettings(lang=lang, **doc_kw), report)
@@ -123,3 +124,15 @@ def test_sample_converts_with_splits(tmp_path):
     docs = list(DocBin().from_disk(tmp_path / "dev.spacy").get_docs(__import__("spacy").blank("en").vocab))
     assert sum(len(get_relations(d)) for d in docs) == report.splits["dev"]["relations"] > 0
     assert (tmp_path / "sample.report.json").exists()
+
+
+def test_cross_sentence_relations_within_the_distance_are_kept_and_counted(fixtures, nlp_en):
+    _, docs, report = convert(fixtures, nlp_en, unit="document")
+    assert report.stats["cross_sentence_relations_dropped_at_distance_1"] == 1  # She -> Max Reed
+    assert ("She", "PER-SOC", "Max Reed") not in rels(docs)
+    _, docs, report = convert(fixtures, nlp_en, unit="document", max_sentence_distance=1)
+    assert "cross_sentence_relation" not in report.drops
+    assert report.stats["cross_sentence_relations_kept_at_distance_1"] == 1
+    kept = [r for r in get_relations(docs[0]) if (r.head.text, r.tail.text) == ("She", "Max Reed")]
+    assert len(kept) == 1 and kept[0].head.sent != kept[0].tail.sent
+    assert ("She", "PER-SOC", "Max Reed") in rels(docs) and len(rels(docs)) == 4

@@ -66,3 +66,45 @@ def test_duplicate_entity_id_is_left_out(tmp_path, nlp_zh):
     assert [(r.head.text, r.label, r.tail.text) for d in docs for r in get_relations(d)] == [
         ("张三", "Located", "北京")
     ]
+
+
+def _brat(tmp_path, text, ann):
+    (tmp_path / "1.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "1.ann").write_text(ann, encoding="utf-8")
+    return next(read_brat(tmp_path, BratSettings(), ConversionReport()))
+
+
+def test_relations_up_to_the_sentence_distance_are_kept_and_counted_by_distance(tmp_path, nlp_zh):
+    import pytest
+    from spacy.tokens import DocBin
+
+    src = _brat(
+        tmp_path,
+        "张三在北京。李四很好。王五在上海。",
+        "T1\tPer 0 2\t张三\nT2\tLoc 3 5\t北京\nT3\tPer 6 8\t李四\nT4\tPer 11 13\t王五\n"
+        "R1\tLocated Arg1:T1 Arg2:T2\nR2\tSocial Arg1:T3 Arg2:T1\nR3\tSocial Arg1:T1 Arg2:T4\n",
+    )
+    by_distance = {}
+    for k in (0, 1, 2):
+        report = ConversionReport()
+        (doc,) = build_docs(
+            src, nlp_zh, DocSettings(lang="zh", unit="document", max_sentence_distance=k), report
+        )
+        by_distance[k] = sorted((r.head.text, r.tail.text) for r in get_relations(doc))
+        stats = {key: n for key, n in report.stats.items() if key.startswith("cross_sentence")}
+        assert report.drops.get("cross_sentence_relation", 0) == 2 - k
+        if k == 1:
+            assert stats == {
+                "cross_sentence_relations_kept_at_distance_1": 1,
+                "cross_sentence_relations_dropped_at_distance_2": 1,
+            }
+    assert by_distance[0] == [("张三", "北京")]
+    assert by_distance[1] == sorted([("张三", "北京"), ("李四", "张三")])
+    assert by_distance[2] == sorted([("张三", "北京"), ("李四", "张三"), ("张三", "王五")])
+    # stored as ordinary relations (character offsets): a DocBin round trip reads them back
+    (back,) = DocBin(store_user_data=True, docs=[doc]).get_docs(nlp_zh.vocab)
+    assert sorted((r.head.text, r.tail.text) for r in get_relations(back)) == by_distance[2]
+    with pytest.raises(ValueError, match="use unit 'document'"):
+        DocSettings(lang="zh", max_sentence_distance=1)
+    with pytest.raises(ValueError, match="max_sentence_distance must be a whole number of at least 0"):
+        DocSettings(lang="zh", unit="document", max_sentence_distance=-1)

@@ -89,3 +89,20 @@ def test_exclude_conll04_and_prodigy(fixtures, tmp_path):
     assert res.exit_code == 0, res.output
     data = json.loads((tmp_path / "rel.report.json").read_text())
     assert data["dropped"]["visited_excluded"] == 1 and data["relations"] == {"total": 1, "WORKS_FOR": 1}
+
+
+def test_max_sentence_distance_on_brat_and_ace(fixtures, tmp_path):
+    for cmd, source, name in (("brat", fixtures / "brat", "brat"), ("ace", fixtures / "ace", "all")):
+        out = tmp_path / cmd
+        args = ["convert", cmd, str(source), str(out), "--unit", "document", "--max-sentence-distance", "1"]
+        res = runner.invoke(app, args)
+        assert res.exit_code == 0, res.output
+        data = json.loads((out / f"{name}.report.json").read_text())
+        assert data["settings"]["max_sentence_distance"] == 1
+        assert data["stats"]["cross_sentence_relations_kept_at_distance_1"] == 1, cmd
+        assert "cross_sentence_relation" not in data["dropped"]
+        assert "cross_sentence_relations_kept_at_distance_1" in res.output
+    res = runner.invoke(
+        app, ["convert", "brat", str(fixtures / "brat"), str(tmp_path / "x"), "--max-sentence-distance", "1"]
+    )
+    assert res.exit_code == 1 and "--unit document" in res.output

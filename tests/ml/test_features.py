@@ -171,3 +171,48 @@ def test_each_character_reads_the_vector_of_its_token(nlp_en):
     # rows of the second Doc's tokens come after the first Doc's 4 tokens
     assert batch.unit_tokens[0, :10].tolist() == [0, 0, 0, 0, 1, 1, 1, 2, 2, 3]
     assert batch.unit_tokens[1, :10].tolist() == [4, 4, 4, 4, 5, 5, 5, 6, 6, 7]
+
+
+def _two_sentences(nlp):
+    # "Anna left . Acme hired Bert ." : the second sentence starts with an entity
+    words = ["Anna", "left", ".", "Acme", "hired", "Bert", "."]
+    starts = [True, False, False, True, False, False, False]
+    return make_doc(nlp, words, [(0, 1, "PER"), (3, 4, "ORG"), (5, 6, "PER")], sent_starts=starts)
+
+
+def test_window_one_features_are_those_without_a_boundary_tag(nlp_en):
+    doc = _two_sentences(nlp_en)
+    cands = list(iter_candidates(doc, True))
+    plain = Featurizer(UnitVocab(["anna"]), TagVocab(["ORG", "PER"]))([doc], [cands])
+    marked = Featurizer(UnitVocab(["anna"]), TagVocab(["ORG", "PER"], sentence_boundary=True))([doc], [cands])
+    for field in ("words", "tags", "lengths", "ent_sent", "ent_start", "ent_end", "pair_e1", "pair_e2"):
+        assert numpy.array_equal(getattr(plain, field), getattr(marked, field)), field
+    assert len(TagVocab(["ORG", "PER"])) == 8 and len(TagVocab(["ORG", "PER"], sentence_boundary=True)) == 9
+
+
+def test_a_covering_span_is_read_as_one_sequence_with_the_boundary_marked(nlp_en):
+    doc = _two_sentences(nlp_en)
+    tv = TagVocab(["ORG", "PER"], sentence_boundary=True)
+    cands = [
+        c for c in iter_candidates(doc, True, sentence_window=2) if c.head == (0, 1) and c.tail == (5, 6)
+    ]
+    batch = Featurizer(UnitVocab(), tv)([doc], [cands])
+    assert batch.lengths.tolist() == [7]  # both sentences, all their entities tagged
+    b_per, b_org = tv.b_id("PER"), tv.b_id("ORG")
+    # the second sentence starts with Acme (an entity): the marker goes on the "." before it
+    assert batch.tags[0].tolist() == [b_per, TAG_O, tv.boundary_id, b_org, TAG_O, b_per, TAG_O]
+    assert (batch.ent_start[batch.pair_e1[0]], batch.ent_start[batch.pair_e2[0]]) == (0, 5)
+    words = ["Anna", "left", ".", "Then", "Bert", "came", "."]
+    doc = make_doc(nlp_en, words, [(0, 1, "PER"), (4, 5, "PER")], sent_starts=[True, 0, 0, 1, 0, 0, 0])
+    tags = featurize_sentence(doc, (0, 7), UnitVocab(), tv, "token", True, None, False, [3]).tags
+    assert tags.tolist() == [b_per, TAG_O, TAG_O, tv.boundary_id, b_per, TAG_O, TAG_O]
+
+
+def test_a_long_covering_span_is_cropped_around_its_targets(nlp_en):
+    words = [f"w{i}" for i in range(60)] + ["."] + [f"v{i}" for i in range(60)]
+    starts = [i in (0, 61) for i in range(len(words))]
+    doc = make_doc(nlp_en, words, [(2, 3, "P"), (100, 101, "P")], sent_starts=starts)
+    cands = list(iter_candidates(doc, True, sentence_window=2))
+    assert [c.sent for c in cands] == [(0, 121), (0, 121)]
+    batch = Featurizer(UnitVocab(), TagVocab(["P"], sentence_boundary=True), max_length=32)([doc], [cands])
+    assert (batch.lengths <= 32).all() and batch.n_pairs == 2  # a glued window around both targets

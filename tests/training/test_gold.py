@@ -50,3 +50,15 @@ def test_relation_set_ignores_direction_when_undirected(nlp_en):
     doc = _doc(nlp_en)
     assert ((0, 4), (9, 13), "Knows") in relation_set(doc, False)
     assert ((9, 13), (0, 4), "Knows") in relation_set(doc, True)
+
+
+def test_type_filter_learns_cross_sentence_relations_only_within_the_window(nlp_en):
+    from conftest import make_doc
+
+    words = ["Anna", "left", ".", "Acme", "hired", "her", "."]
+    starts = [True, False, False, True, False, False, False]
+    doc = make_doc(nlp_en, words, [(0, 1, "PER"), (3, 4, "ORG")], [(0, 1, "Work_For")], sent_starts=starts)
+    assert learn_type_pairs([doc], True) == set()  # the relation crosses a sentence boundary
+    assert learn_type_pairs([doc], True, sentence_window=2) == {("PER", "ORG")}
+    cands = list(iter_candidates(doc, True, sentence_window=2))
+    assert [gold_label(relation_index(doc), c, True) for c in cands] == ["Work_For", OTHER]
