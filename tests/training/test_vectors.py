@@ -161,7 +161,8 @@ def test_zh_vectors_cfg_is_zh_charwise_plus_a_vector_channel_and_averages():
     assert (rel_v["model"]["entity_features"], rel_v["model"]["unit_dropout"]) == (False, 0.0)
     embed = rel_v["model"]["tok2vec"]["embed"]
     assert embed["include_static_vectors"] is True
-    assert rel_v["model"]["tok2vec_width"] == rel_v["model"]["tok2vec"]["encode"]["width"] == embed["width"]
+    assert rel_v["model"]["tok2vec"]["encode"]["width"] == embed["width"]
+    assert rel_v["model"]["tok2vec_width"] == 0  # read from the encoder at initialize
     assert vectors["training"]["optimizer"]["use_averages"] is True
     assert charwise["training"]["optimizer"]["use_averages"] is False
     assert {k: v for k, v in charwise["training"].items() if k != "optimizer"} == {
