@@ -78,17 +78,39 @@ class RelBatch:
 class ScoredCandidate:
     """One candidate pair of a Doc with its best relation label, before any threshold.
 
-    ``head``/``tail``: the pair's spans on the Doc, with the Doc's own entity labels.
-    ``label``: the argmax relation label (``"Other"`` only where the model predicts Other by argmax,
-    ``classification_loss = "cross_entropy"``). ``score``: the raw class score of ``label``, the value
-    that θ is compared with. ``confidence``: what :class:`~.relations.Relation` ``.score`` gets.
+    ``head``/``tail``: the pair's spans on the Doc, with the Doc's own entity labels (built on
+    access). ``label``: the argmax relation label (``"Other"`` only where the model predicts Other by
+    argmax, ``classification_loss = "cross_entropy"``). ``score``: the raw class score of ``label``,
+    the value that θ is compared with. ``confidence``: what :class:`~.relations.Relation` ``.score``
+    gets.
     """
 
-    head: Span
-    tail: Span
+    doc: Doc
+    candidate: Candidate
     label: str
     score: float
     confidence: float
+    head_label: str
+    tail_label: str
+
+    @property
+    def head(self) -> Span:
+        return Span(self.doc, self.candidate.head[0], self.candidate.head[1], label=self.head_label)
+
+    @property
+    def tail(self) -> Span:
+        return Span(self.doc, self.candidate.tail[0], self.candidate.tail[1], label=self.tail_label)
+
+    def to_dict(self) -> dict:
+        """The stored form of the relation it predicts (:meth:`.relations.Relation.to_dict`)."""
+        (hs, he), (ts, te) = self.candidate.head_chars, self.candidate.tail_chars
+        return {
+            "head": [hs, he, self.head_label],
+            "tail": [ts, te, self.tail_label],
+            "label": self.label,
+            "score": float(self.confidence),
+            "offsets": "char",
+        }
 
 
 @dataclass

@@ -47,7 +47,7 @@ from spacy_bio_rel.ml.architectures import check_loaded_model, encoder_width, si
 from spacy_bio_rel.ml.averages import use_torch_averages
 from spacy_bio_rel.ml.chunking import prediction_chunks
 from spacy_bio_rel.ml.threads import torch_threads
-from spacy_bio_rel.relations import Relation, set_relations
+from spacy_bio_rel.relations import Relation, set_stored_relations
 from spacy_bio_rel.training.gold import (
     entity_types,
     gold_labels,
@@ -586,25 +586,38 @@ class RelationExtractor(TrainablePipe):
         top = s[numpy.arange(len(s)), best]
         return best, top, self.confidence(top)
 
-    def scored(self, docs: Sequence[Doc], predictions: Prediction) -> List[List[ScoredCandidate]]:
+    def scored(
+        self, docs: Sequence[Doc], predictions: Prediction, thresholds: Optional[Dict[str, float]] = None
+    ) -> List[List[ScoredCandidate]]:
         """The candidates of each Doc with their best label, raw score and confidence
-        (:class:`~.data_classes.ScoredCandidate`), from :meth:`predict`'s output; no threshold applied."""
+        (:class:`~.data_classes.ScoredCandidate`), from :meth:`predict`'s output; no threshold applied.
+        With ``thresholds`` (θ per label), only the candidates that :meth:`select` can keep: those
+        predicted with a relation label at or above its θ (all of them with cross-entropy alone)."""
         X, scores = predictions
         labels = self.labels + (OTHER,)
+        by_argmax = self.cfg["classification_loss"] == "cross_entropy"
+        theta = None
+        if thresholds is not None and not by_argmax:
+            theta = numpy.asarray([thresholds[label] for label in self.labels], dtype="float64")
         out = []
         for doc, cands, doc_scores in zip(docs, X.cands, scores):
             best, top, conf = self._best(doc_scores)
-            own = {(e.start, e.end): e.label_ for e in doc.ents}  # the Doc's labels, not the mapped ones
+            keep = range(len(cands)) if theta is None else numpy.flatnonzero(top >= theta[best]).tolist()
+            best, top, conf = best.tolist(), top.tolist(), conf.tolist()
+            # the Doc's own labels, not the ones read through entity_label_map
+            own = {(e.start, e.end): e.label_ for e in doc.ents} if self.cfg["entity_label_map"] else {}
             out.append(
                 [
                     ScoredCandidate(
-                        Span(doc, c.head[0], c.head[1], label=own.get(c.head, c.head_label)),
-                        Span(doc, c.tail[0], c.tail[1], label=own.get(c.tail, c.tail_label)),
-                        labels[b],
-                        float(t),
-                        float(f),
+                        doc,
+                        cands[i],
+                        labels[best[i]],
+                        top[i],
+                        conf[i],
+                        own.get(cands[i].head, cands[i].head_label),
+                        own.get(cands[i].tail, cands[i].tail_label),
                     )
-                    for c, b, t, f in zip(cands, best, top, conf)
+                    for i in keep
                 ]
             )
         return out
@@ -651,8 +664,8 @@ class RelationExtractor(TrainablePipe):
     def set_annotations(self, docs: Iterable[Doc], predictions: Prediction) -> None:
         docs = list(docs)
         thresholds = self.label_thresholds()  # once per batch, not per Doc
-        for doc, doc_scored in zip(docs, self.scored(docs, predictions)):
-            set_relations(doc, self.relations(doc_scored, thresholds))
+        for doc, doc_scored in zip(docs, self.scored(docs, predictions, thresholds)):
+            set_stored_relations(doc, [x.to_dict() for x in self.select(doc_scored, thresholds)])
 
     # -- training ---------------------------------------------------------------
     def _loss_settings(self) -> LossSettings:
@@ -888,19 +901,19 @@ def _without_symmetric_reverses(cands: List[Candidate], index, symmetric) -> Lis
     ]
 
 
-def _one_order(rels: List, symmetric) -> List:
+def _one_order(scored: List[ScoredCandidate], symmetric) -> List[ScoredCandidate]:
     """Of a pair predicted with the same symmetric label in both orders, keep the
     higher-scoring order (the first on a tie)."""
     best: Dict[Tuple, int] = {}
-    for i, r in enumerate(rels):
-        if r.label not in symmetric:
+    for i, x in enumerate(scored):
+        if x.label not in symmetric:
             continue
-        a, b = (r.head.start_char, r.head.end_char), (r.tail.start_char, r.tail.end_char)
-        key = (min(a, b), max(a, b), r.label)
-        if key not in best or r.score > rels[best[key]].score:
+        a, b = x.candidate.head_chars, x.candidate.tail_chars
+        key = (min(a, b), max(a, b), x.label)
+        if key not in best or x.score > scored[best[key]].score:
             best[key] = i
     keep = set(best.values())
-    return [r for i, r in enumerate(rels) if r.label not in symmetric or i in keep]
+    return [x for i, x in enumerate(scored) if x.label not in symmetric or i in keep]
 
 
 def _check_listeners(model: Model, nlp: Language, name: str) -> None:

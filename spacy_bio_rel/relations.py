@@ -142,8 +142,16 @@ def _is_char(item: dict) -> bool:
 
 
 # -- where the stored relations belong ---------------------------------------------------------------
+def _text_length(doc: Doc) -> int:
+    """``len(doc.text)`` without building the text."""
+    if not len(doc):
+        return 0
+    last = doc[-1]
+    return last.idx + len(last.text_with_ws)
+
+
 def _anchor_key(doc: Doc) -> tuple:
-    return ("._.", ANCHOR, 0, len(doc.text))
+    return ("._.", ANCHOR, 0, _text_length(doc))
 
 
 def _anchor_keys(doc: Doc) -> List[tuple]:
@@ -166,7 +174,7 @@ def _placement(doc: Doc) -> Tuple[int, bool]:
     anchors = [(k[2], k[3]) for k in _anchor_keys(doc)]
     if not anchors:  # stored without an anchor
         return 0, False
-    if len(anchors) == 1 and anchors[0][0] <= 0 and anchors[0][1] >= len(doc.text):
+    if len(anchors) == 1 and anchors[0][0] <= 0 and anchors[0][1] >= _text_length(doc):
         return anchors[0][0], True
     raise ValueError(
         f"The relations in doc.user_data[{USER_DATA_KEY!r}] were set on another Doc (anchored at "
@@ -275,6 +283,13 @@ def set_relations(doc: Doc, relations: Iterable[RelationLike]) -> None:
     """
     rels = [_as_relation(doc, r) for r in relations]
     doc.user_data[USER_DATA_KEY] = [r.to_dict() for r in rels]
+    _stamp(doc)
+
+
+def set_stored_relations(doc: Doc, items: Iterable[dict]) -> None:
+    """Replace the relations of ``doc`` with ``items`` in the stored form (:meth:`Relation.to_dict`),
+    as given: the ``relation_extractor`` writes its predictions so, from its candidates' offsets."""
+    doc.user_data[USER_DATA_KEY] = list(items)
     _stamp(doc)
 
 

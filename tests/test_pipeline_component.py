@@ -1,3 +1,4 @@
+import dataclasses
 import subprocess
 import sys
 
@@ -8,6 +9,8 @@ from conftest import make_doc, planted_docs
 from spacy.training import Example
 from util import SMALL_MODEL, gold_examples, trained
 
+from spacy_bio_rel.candidates import Candidate
+from spacy_bio_rel.data_classes import ScoredCandidate
 from spacy_bio_rel.training.readers import SKIP_PAIRS_KEY
 
 
@@ -233,8 +236,6 @@ def test_class_weights_use_the_counts_recorded_in_initialize():
 def test_symmetric_labels_leave_the_reverse_pair_out_of_training_and_keep_one_order(nlp_en):
     from spacy.tokens import Span
 
-    from spacy_bio_rel.relations import Relation
-
     words = ["Anna", "met", "Bert", "in", "Oslo"]
     ents = [(0, 1, "PER"), (2, 3, "PER"), (4, 5, "LOC")]
     doc = make_doc(nlp_en, words, ents, [(0, 1, "Knows"), (0, 2, "In")])
@@ -258,11 +259,19 @@ def test_symmetric_labels_leave_the_reverse_pair_out_of_training_and_keep_one_or
     a, b, c = (Span(pred, s, e, label=lab) for s, e, lab in ents)
     from spacy_bio_rel.pipeline_component import _one_order
 
+    def scored(head, tail, label, score):
+        pair = Candidate(
+            (0, len(pred)), (head.start, head.end), (tail.start, tail.end), head.label_, tail.label_
+        )
+        pair = dataclasses.replace(pair, head_chars=(head.start_char, head.end_char))
+        pair = dataclasses.replace(pair, tail_chars=(tail.start_char, tail.end_char))
+        return ScoredCandidate(pred, pair, label, score, score, head.label_, tail.label_)
+
     rels = [
-        Relation(a, b, "Knows", 0.6),
-        Relation(b, a, "Knows", 0.9),
-        Relation(a, c, "In", 0.5),
-        Relation(c, a, "In", 0.4),
+        scored(a, b, "Knows", 0.6),
+        scored(b, a, "Knows", 0.9),
+        scored(a, c, "In", 0.5),
+        scored(c, a, "In", 0.4),
     ]
     kept = _one_order(rels, {"Knows"})
     assert [(r.head.text, r.tail.text, r.label) for r in kept] == [

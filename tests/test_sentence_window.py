@@ -159,5 +159,5 @@ def test_fast_path_equals_reference_on_multi_sentence_docs(window):
     numpy.testing.assert_allclose(fast, ref, rtol=0, atol=1e-5)
     numpy.testing.assert_allclose(fast_ident, ref_ident, rtol=0, atol=1e-5)
     assert fast_grads.keys() == ref_grads.keys() and "tag_emb.weight" in fast_grads
-    for name in ref_grads:
-        numpy.testing.assert_allclose(fast_grads[name], ref_grads[name], rtol=0, atol=1e-5, err_msg=name)
+    for name in ref_grads:  # a summed loss gives gradients in the hundreds: float32 keeps ~7 digits of them
+        numpy.testing.assert_allclose(fast_grads[name], ref_grads[name], rtol=1e-5, atol=1e-5, err_msg=name)

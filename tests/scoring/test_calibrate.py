@@ -8,6 +8,7 @@ from spacy.tokens import DocBin
 from typer.testing import CliRunner
 from util import gold_examples, trained
 
+from spacy_bio_rel.candidates import Candidate
 from spacy_bio_rel.cli.app import app
 from spacy_bio_rel.data_classes import ScoredCandidate
 from spacy_bio_rel.scoring.calibrate import (
@@ -85,10 +86,13 @@ def test_select_honours_per_label_thresholds():
     pipe = nlp.get_pipe("relation_extractor")
     saved = dict(pipe.cfg)
     doc = nlp.make_doc("Anna works for Acme in Paris")
-    span = doc[0:1]
+    pair = Candidate((0, 6), (0, 1), (3, 4), "PER", "ORG")
     live, work = pipe.labels  # Live_In, Work_For
-    scored = [ScoredCandidate(span, span, live, 2.0, 0.9), ScoredCandidate(span, span, work, 0.5, 0.4)]
-    scored.append(ScoredCandidate(span, span, live, 0.4, 0.3))
+
+    def scored_pair(label, score, confidence):
+        return ScoredCandidate(doc, pair, label, score, confidence, "PER", "ORG")
+
+    scored = [scored_pair(live, 2.0, 0.9), scored_pair(work, 0.5, 0.4), scored_pair(live, 0.4, 0.3)]
     try:
         pipe.cfg["threshold"] = 1.0
         assert pipe.select(scored) == scored[:1]
