@@ -20,7 +20,7 @@ better. This module:
 
 The result is stored in the component's ``cfg``: ``threshold`` (the global
 θ) and, with per-label thresholds, ``thresholds`` ({label: θ}), which
-``decode`` honours. ``Relation.score`` stays the confidence of the raw score.
+the decision rule (:meth:`RelationExtractor.select`) honours. ``Relation.score`` stays the confidence of the raw score.
 
 Choosing θ on dev and reporting dev F1 is optimistic: report F1 on data the
 θ was not chosen on.
