@@ -62,6 +62,12 @@ def sentence_bounds(doc: Doc) -> List[Offsets]:
     return [(0, len(doc))]
 
 
+def check_sentence_window(value, where: str = "sentence_window") -> None:
+    """Raise a one-line ValueError unless ``value`` is a whole number of at least 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{where} must be a whole number of at least 1, got {value!r}")
+
+
 def iter_candidates(
     doc: Doc, directed: bool, ents: Optional[Sequence[Span]] = None, sentence_window: int = 1
 ) -> Iterator[Candidate]:
@@ -74,8 +80,7 @@ def iter_candidates(
     A candidate's ``sent`` covers the sentences from the head's to the tail's
     (with window 1, the one sentence of both).
     """
-    if isinstance(sentence_window, bool) or not isinstance(sentence_window, int) or sentence_window < 1:
-        raise ValueError(f"sentence_window must be a whole number of at least 1, got {sentence_window!r}")
+    check_sentence_window(sentence_window)
     ents = list(doc.ents if ents is None else ents)
     if len(ents) < 2:
         return

@@ -38,6 +38,7 @@ from spacy_bio_rel.candidates import (
     OTHER,
     Candidate,
     cap_per_sentence,
+    check_sentence_window,
     iter_candidates,
     runs_across_sentences,
     transfer_entities,
@@ -271,11 +272,7 @@ class RelationExtractor(TrainablePipe):
             raise ValueError(
                 f"max_candidates_per_sentence must be 0 (no cap) or more, got {max_candidates_per_sentence}"
             )
-        if isinstance(sentence_window, bool) or not isinstance(sentence_window, int) or sentence_window < 1:
-            raise ValueError(
-                f"[components.relation_extractor] sentence_window must be a whole number of at least 1, "
-                f"got {sentence_window!r}"
-            )
+        check_sentence_window(sentence_window, "[components.relation_extractor] sentence_window")
         if int(torch_threads) < 0:
             raise ValueError(f"torch_threads must be 0 (torch's own setting) or more, got {torch_threads}")
         if train_entities not in TRAIN_ENTITIES:
@@ -429,10 +426,9 @@ class RelationExtractor(TrainablePipe):
         directed = self.cfg["directed"]
         if ents is None:
             ents = self.read_entities(doc)
-        window = int(self.cfg.get("sentence_window", 1))
         cands = [
             c
-            for c in iter_candidates(doc, directed, ents, window)
+            for c in iter_candidates(doc, directed, ents, self.cfg["sentence_window"])
             if c.type_pair(directed) in self._type_pairs
         ]
         skip = doc.user_data.get(SKIP_PAIRS_KEY)

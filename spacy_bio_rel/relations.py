@@ -189,7 +189,7 @@ def _stored(doc: Doc) -> Iterator[Tuple[dict, Sequence, Sequence, bool]]:
     if not items:
         return
     shift, part = _placement(doc)
-    size = len(doc.text)
+    size = _text_length(doc) if part else 0
     for item in items:
         if not part:
             yield item, item["head"], item["tail"], _is_char(item)

@@ -65,6 +65,15 @@ def relative_positions(
     return d.clamp(-max_distance, max_distance) + max_distance
 
 
+def _saved_settings(state: dict) -> dict:
+    """The settings saved with the weights, under this version's names (models saved by version 0.2
+    name ``tok2vec_width`` ``dense_width``)."""
+    state = dict(state)
+    if "dense_width" in state:
+        state.setdefault("tok2vec_width", state.pop("dense_width"))
+    return state
+
+
 class BioTagCNN(nn.Module):
     def __init__(
         self,
@@ -208,9 +217,7 @@ class BioTagCNN(nn.Module):
         return dict(self.settings)
 
     def set_extra_state(self, state) -> None:
-        state = dict(state)
-        if "dense_width" in state:  # the key of models saved by version 0.2
-            state.setdefault("tok2vec_width", state.pop("dense_width"))
+        state = _saved_settings(state)
         for key in self.settings:
             value = state.get(key, self.settings[key])
             if self.settings[key] != value:
@@ -225,7 +232,7 @@ class BioTagCNN(nn.Module):
         channel when its width is read from the encoder (``tok2vec_width = 0`` in the config)."""
         saved = state_dict.get(prefix + "_extra_state")
         if self.infer_tok2vec_width and isinstance(saved, dict):
-            width = saved.get("tok2vec_width", saved.get("dense_width"))
+            width = _saved_settings(saved).get("tok2vec_width")
             if width:
                 self.set_tok2vec_width(width)
 
