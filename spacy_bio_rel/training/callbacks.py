@@ -1,4 +1,4 @@
-"""Callbacks for ``[initialize]``.
+"""Callbacks for ``[initialize]`` and ``[training]``.
 
 ``spacy-bio-rel.initialize_components.v1`` (``[initialize.after_init]``) initialises the named
 components after ``nlp.initialize``. spaCy leaves ``[training] frozen_components`` uninitialised,
@@ -13,12 +13,32 @@ without a sourced pipeline:
     [initialize.after_init]
     @callbacks = "spacy-bio-rel.initialize_components.v1"
     components = ["transformer"]
+
+``spacy-bio-rel.learn_rate_scales.v1`` (``[training.before_update]``) gives named components a
+learning rate of their own, as a multiple of ``[training.optimizer] learn_rate``. Thinc has one
+optimizer, and so one rate, for the whole pipeline; a pretrained transformer wants a rate far below
+what its freshly initialised heads (``ner``, ``relation_extractor``) need. A listener's
+``grad_factor`` cannot do this under Adam, which divides every gradient by its own running scale:
+
+    [training.optimizer.learn_rate]
+    @schedules = "warmup_linear.v1"
+    initial_rate = 1e-3    # the heads' rate
+
+    [training.before_update]
+    @callbacks = "spacy-bio-rel.learn_rate_scales.v1"
+    scales = {"transformer": 0.05}    # the transformer trains at 5e-5
+
+A scaled component's weight decay (Adam's ``L2``) is scaled with its rate.
 """
 
-from typing import Callable, List
+import math
+import weakref
+from typing import Any, Callable, Dict, List
 
 from spacy.language import Language
 from spacy.util import registry
+
+from .optimizers import ScaledOptimizer
 
 
 @registry.callbacks("spacy-bio-rel.initialize_components.v1")
@@ -52,3 +72,45 @@ def _size_listeners(nlp: Language, pipe) -> None:
     width = int(trf.width) if trf is not None else int(doc.tensor.shape[1])
     for listener in listeners:
         listener.set_dim("nO", width)
+
+
+@registry.callbacks("spacy-bio-rel.learn_rate_scales.v1")
+def learn_rate_scales(scales: Dict[str, float]) -> Callable[[Language, Dict[str, Any]], None]:
+    """Multiply the learning rate of each named component by its scale (from the first update on)."""
+    for name, scale in scales.items():
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) or scale <= 0:
+            raise ValueError(
+                f"[training.before_update] scales: the scale of {name!r} must be a positive number, not {scale!r}"
+            )
+    scaled = weakref.WeakSet()  # the pipes already scaled (a pipeline trains once per process, usually)
+
+    def before_update(nlp: Language, info: Dict[str, Any]) -> None:
+        for name, scale in scales.items():
+            if name not in nlp.component_names:
+                raise ValueError(
+                    f"[training.before_update] scales: {name!r} is not a component of the pipeline "
+                    f"(components: {nlp.component_names})"
+                )
+            pipe = nlp.get_pipe(name)
+            if pipe in scaled:
+                continue
+            _scale_updates(name, pipe, float(scale))
+            scaled.add(pipe)
+
+    return before_update
+
+
+def _scale_updates(name: str, pipe, scale: float) -> None:
+    unscaled = pipe.finish_update
+
+    def finish_update(sgd):
+        return unscaled(ScaledOptimizer(sgd, scale))
+
+    try:
+        pipe.finish_update = finish_update
+    except AttributeError:
+        raise ValueError(
+            f"[training.before_update] scales: the learning rate of {name!r} ({type(pipe).__name__}) cannot be "
+            f"scaled: its class does not let its updates be wrapped. Give its rate as "
+            f"[training.optimizer] learn_rate and scale the other components instead."
+        ) from None

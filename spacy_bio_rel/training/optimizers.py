@@ -68,3 +68,18 @@ def configure_rmsprop(
 ) -> Optimizer:
     """RMSprop (Keras defaults rho=0.9, eps=1e-7); the paper uses learn_rate 0.001."""
     return RMSprop(learn_rate, rho=rho, eps=eps, grad_clip=grad_clip, L2=L2, use_averages=use_averages)
+
+
+class ScaledOptimizer:
+    """A view of ``optimizer`` whose learning rate is multiplied by ``scale`` (for one component's
+    parameters); everything else, its state included, is the optimizer's own."""
+
+    def __init__(self, optimizer: Optimizer, scale: float):
+        self.optimizer = optimizer
+        self.scale = scale
+
+    def __call__(self, key, weights: FloatsXd, gradient: FloatsXd, *, lr_scale: float = 1.0):
+        return self.optimizer(key, weights, gradient, lr_scale=lr_scale * self.scale)
+
+    def __getattr__(self, name: str):
+        return getattr(self.optimizer, name)

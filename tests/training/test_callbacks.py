@@ -1,0 +1,84 @@
+import numpy
+import pytest
+import spacy
+from spacy.training import Example
+from thinc.api import Adam
+
+from spacy_bio_rel.training.callbacks import learn_rate_scales
+from spacy_bio_rel.training.optimizers import ScaledOptimizer
+
+
+def test_scaled_optimizer_is_the_optimizer_at_a_scaled_rate():
+    rng = numpy.random.default_rng(0)
+    w0 = rng.normal(size=(4, 3)).astype("float32")
+    grads = [rng.normal(size=(4, 3)).astype("float32") for _ in range(3)]
+    scaled = ScaledOptimizer(Adam(0.01, L2=0.01, L2_is_weight_decay=True), 0.25)
+    plain = Adam(0.0025, L2=0.01, L2_is_weight_decay=True)
+    w_scaled, w_plain = w0.copy(), w0.copy()
+    for g in grads:
+        w_scaled, _ = scaled((0, "w"), w_scaled, g.copy())
+        w_plain, _ = plain((0, "w"), w_plain, g.copy())
+    numpy.testing.assert_allclose(w_scaled, w_plain, rtol=1e-6)
+    assert scaled.learn_rate == 0.01  # everything else is the optimizer's own
+
+
+def _textcat_pipeline():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("textcat")
+    examples = [
+        Example.from_dict(nlp.make_doc(text), {"cats": cats})
+        for text, cats in [("good fine", {"POS": 1.0, "NEG": 0.0}), ("bad poor", {"POS": 0.0, "NEG": 1.0})]
+    ]
+    nlp.initialize(lambda: examples)
+    return nlp, examples
+
+
+def _trained_weights(learn_rate, before_update=None):
+    nlp, examples = _textcat_pipeline()
+    optimizer = Adam(learn_rate)
+    for step in range(3):
+        if before_update is not None:
+            before_update(nlp, {"step": step, "epoch": 0})
+        nlp.update(examples, sgd=optimizer)
+    model = nlp.get_pipe("textcat").model
+    return [node.get_param(name).copy() for node in model.walk() for name in node.param_names]
+
+
+def test_learn_rate_scales_train_the_component_at_its_own_rate():
+    spacy.util.fix_random_seed(0)
+    scaled = _trained_weights(0.01, learn_rate_scales({"textcat": 0.5}))
+    spacy.util.fix_random_seed(0)
+    same_rate = _trained_weights(0.005)
+    spacy.util.fix_random_seed(0)
+    unscaled = _trained_weights(0.01)
+    for a, b in zip(scaled, same_rate):
+        numpy.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    assert any(not numpy.allclose(a, b) for a, b in zip(scaled, unscaled))
+
+
+def test_learn_rate_scales_wrap_a_component_once():
+    nlp, _ = _textcat_pipeline()
+    callback = learn_rate_scales({"textcat": 0.5})
+    callback(nlp, {"step": 0, "epoch": 0})
+    wrapped = nlp.get_pipe("textcat").finish_update
+    callback(nlp, {"step": 1, "epoch": 0})
+    assert nlp.get_pipe("textcat").finish_update is wrapped
+
+
+@pytest.mark.parametrize("scale", [0, -1.0, float("nan"), "0.1", True])
+def test_learn_rate_scales_reject_a_bad_scale(scale):
+    with pytest.raises(ValueError, match="'textcat' must be a positive number"):
+        learn_rate_scales({"textcat": scale})
+
+
+def test_learn_rate_scales_name_a_missing_component():
+    nlp, _ = _textcat_pipeline()
+    with pytest.raises(ValueError, match="'transformer' is not a component"):
+        learn_rate_scales({"transformer": 0.1})(nlp, {"step": 0, "epoch": 0})
+
+
+def test_learn_rate_scales_say_which_components_cannot_be_scaled():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("ner")
+    with pytest.raises(ValueError, match="'ner' \\(EntityRecognizer\\) cannot be scaled"):
+        learn_rate_scales({"ner": 0.1})(nlp, {"step": 0, "epoch": 0})
