@@ -80,3 +80,21 @@ def test_gold_entity_examples_sample_negatives_with_the_component_window(tmp_pat
         (0, 1, 9, 10),
         (7, 8, 3, 4),
     }
+
+
+def test_other_keys_match_as_they_say_and_split_the_same_way():
+    from spacy_bio_rel.scoring.evaluate_e2e import strict_keys
+
+    nlp = spacy.blank("en")
+    ref = make_doc(nlp, WORDS, ENTS, [(0, 1, "R"), (1, 2, "R")], sent_starts=STARTS)
+    # the same relations, but Carl predicted as an ORG: right spans and label, wrong entity type
+    pred = make_doc(
+        nlp, WORDS, ENTS[:2] + [(4, 5, "ORG"), ENTS[3]], [(0, 1, "R"), (1, 2, "R")], sent_starts=STARTS
+    )
+    loose = scores_by_distance([Example(pred, ref)], directed=True, sentence_window=2)
+    strict = scores_by_distance([Example(pred, ref)], directed=True, sentence_window=2, keys=strict_keys)
+    assert loose["cross_sentence"]["n_correct"] == 1 and strict["cross_sentence"]["n_correct"] == 0
+    for scores in (loose, strict):
+        assert scores["in_sentence"]["n_correct"] == 1
+        assert [scores[part]["n_gold"] for part in ("in_sentence", "cross_sentence", "all")] == [1, 1, 2]
+        assert scores["gold_by_distance"] == {"0": 1, "1": 1} and scores["beyond_window"] == 0
