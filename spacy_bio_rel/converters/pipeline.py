@@ -109,8 +109,14 @@ def _partition(
     return {out.name: list(ids)}, {out.name: "itself"}
 
 
-def write_units(units: Iterable[Unit], out: OutputSettings, report: ConversionReport) -> ConversionReport:
-    """Collect per-document Docs, split by document, write DocBins and the report."""
+def write_units(
+    units: Iterable[Unit], out: OutputSettings, report: ConversionReport, sentence_window: int = 1
+) -> ConversionReport:
+    """Collect per-document Docs, split by document, write DocBins and the report.
+
+    ``sentence_window``: the report counts the candidate pairs at most ``sentence_window - 1``
+    sentence boundaries apart (``max_sentence_distance + 1`` when cross-sentence relations are kept).
+    """
     by_id: Dict[str, List[Doc]] = {}
     for doc_id, docs in units:
         if doc_id in by_id:
@@ -142,7 +148,13 @@ def write_units(units: Iterable[Unit], out: OutputSettings, report: ConversionRe
             else:
                 ref = None
             report.add_split(
-                name, docs, len(ids), out.output_dir / f"{name}.spacy", type_pairs_from=ref, filter_source=src
+                name,
+                docs,
+                len(ids),
+                out.output_dir / f"{name}.spacy",
+                type_pairs_from=ref,
+                filter_source=src,
+                sentence_window=sentence_window,
             )
         stale = _stale_outputs(out, report_path, parts)
         report.write_json(tmp / report_path.name)
@@ -210,7 +222,8 @@ def convert_ace(
     )
     nlp = spacy.blank(ace.language)
     sources = read_ace(Path(root), ace, report, progress)
-    return write_units(_sources_to_units(sources, nlp, doc, report), out, report)
+    units = _sources_to_units(sources, nlp, doc, report)
+    return write_units(units, out, report, sentence_window=doc.max_sentence_distance + 1)
 
 
 def convert_brat(
@@ -237,7 +250,8 @@ def convert_brat(
     )
     nlp = spacy.blank(doc.lang)
     sources = read_brat(Path(folder), brat, report, progress)
-    return write_units(_sources_to_units(sources, nlp, doc, report), out, report)
+    units = _sources_to_units(sources, nlp, doc, report)
+    return write_units(units, out, report, sentence_window=doc.max_sentence_distance + 1)
 
 
 def convert_conll04(

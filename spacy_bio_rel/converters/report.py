@@ -87,14 +87,18 @@ class ConversionReport:
         path: Optional[Path],
         type_pairs_from: Optional[List[Doc]] = None,
         filter_source: str = "itself",
+        sentence_window: int = 1,
     ) -> None:
-        """Candidate counts of one output part (file), both approaches."""
+        """Candidate counts of one output part (file), both approaches, of the pairs at most
+        ``sentence_window - 1`` sentence boundaries apart (the type filter learned at that window)."""
         n_ents = sum(len(d.ents) for d in docs)
         n_rels = sum(len(relation_keys(d)) for d in docs)
         counts: Dict[str, Dict[str, int]] = {}
         for approach, directed in (("unordered", False), ("ordered", True)):
-            pairs = learn_type_pairs(type_pairs_from, directed) if type_pairs_from is not None else None
-            counts[approach] = count_candidates(docs, pairs)[approach]
+            pairs = None
+            if type_pairs_from is not None:
+                pairs = learn_type_pairs(type_pairs_from, directed, sentence_window)
+            counts[approach] = count_candidates(docs, pairs, sentence_window)[approach]
         self.splits[name] = {
             "path": str(path) if path is not None else None,
             "documents": n_documents,
@@ -103,6 +107,7 @@ class ConversionReport:
             "entities": n_ents,
             "relations": n_rels,
             "type_filter_learned_from": filter_source,
+            "candidates_sentence_window": sentence_window,
             "candidates": counts,
         }
 
@@ -184,7 +189,9 @@ def format_report(data: Dict[str, object]) -> str:
             f"sentences {split['sentences']:,}, entities {split['entities']:,}, "
             f"relations {split['relations']:,}"
         )
-        lines.append(f"  candidates (type filter learned from {split['type_filter_learned_from']}):")
+        window = split.get("candidates_sentence_window", 1)
+        reach = f"sentence_window {window}, cross-sentence pairs included; " if window > 1 else ""
+        lines.append(f"  candidates ({reach}type filter learned from {split['type_filter_learned_from']}):")
         lines.append(
             f"    {'approach':<10} {'total':>9} {'pos':>7} {'neg':>9} {'pos:neg':>8} | "
             f"{'filtered':>9} {'pos':>7} {'neg':>9} {'pos:neg':>8} {'pos lost':>8}"

@@ -5,11 +5,14 @@ that of its tail, read on the REFERENCE Doc's sentences (so a prediction and the
 matches always fall in the same part): 0 for an in-sentence relation. :func:`scores_by_distance`
 gives micro P/R/F1 of the in-sentence relations, of the cross-sentence ones and of all together,
 and how many gold relations lie beyond the component's ``sentence_window`` (distance of at least
-``sentence_window``): no candidate reaches them, so they bound recall from above.
+``sentence_window``): no candidate reaches them, so they bound recall from above. Relations are
+matched by the keys of :func:`~.training.gold.relation_set` (spans and label, the gold-entity
+setting), or by others given as ``keys``, e.g. the strict keys of :mod:`.e2e_scorer` (spans,
+entity types and label) for predicted entities.
 """
 
 import bisect
-from typing import Any, Dict, Iterable, List, Tuple
+from typing import Any, Callable, Dict, Hashable, Iterable, List, Sequence, Set, Tuple
 
 from spacy.tokens import Doc
 from spacy.training import Example
@@ -32,7 +35,7 @@ class SentenceOf:
             return 0
         return self.sents[max(0, bisect.bisect_right(self.starts, char) - 1)]
 
-    def distance(self, head: Tuple[int, int], tail: Tuple[int, int]) -> int:
+    def distance(self, head: Sequence[int], tail: Sequence[int]) -> int:
         """Sentence boundaries between the sentences of two character spans (their first characters)."""
         return abs(self(head[0]) - self(tail[0]))
 
@@ -44,21 +47,28 @@ def _prf(tp: int, n_pred: int, n_gold: int) -> Dict[str, float]:
     return {"p": p, "r": r, "f": f, "n_gold": n_gold, "n_pred": n_pred, "n_correct": tp}
 
 
-def scores_by_distance(examples: Iterable[Example], directed: bool, sentence_window: int) -> Dict[str, Any]:
+RelationKeys = Callable[[Doc, bool], Set[Tuple[Sequence[int], Sequence[int], Hashable]]]
+
+
+def scores_by_distance(
+    examples: Iterable[Example], directed: bool, sentence_window: int, keys: RelationKeys = relation_set
+) -> Dict[str, Any]:
     """``{"in_sentence", "cross_sentence", "all"}``: each ``{p, r, f, n_gold, n_pred, n_correct}``
-    (relations matched as :mod:`.scorer` matches them); ``"beyond_window"``: gold relations at least
-    ``sentence_window`` sentences apart; ``"gold_by_distance"``: ``{distance: gold relations}``."""
+    (relations matched as :mod:`.scorer` matches them, or by ``keys(doc, directed)``: keys
+    ``(head, tail, ...)`` whose head and tail start with their first character offsets);
+    ``"beyond_window"``: gold relations at least ``sentence_window`` sentences apart;
+    ``"gold_by_distance"``: ``{distance: gold relations}``."""
     counts = {part: [0, 0, 0] for part in PARTS}  # correct, predicted, gold
     gold_by_distance: Dict[int, int] = {}
     for eg in examples:
         sentence_of = SentenceOf(eg.reference)
-        gold = relation_set(eg.reference, directed)
-        for head, tail, _ in gold:
-            d = sentence_of.distance(head, tail)
+        gold = keys(eg.reference, directed)
+        for key in gold:
+            d = sentence_of.distance(key[0], key[1])
             gold_by_distance[d] = gold_by_distance.get(d, 0) + 1
             for part in ("cross_sentence" if d else "in_sentence", "all"):
                 counts[part][2] += 1
-        for key in relation_set(eg.predicted, directed):
+        for key in keys(eg.predicted, directed):
             part = "cross_sentence" if sentence_of.distance(key[0], key[1]) else "in_sentence"
             for p in (part, "all"):
                 counts[p][1] += 1

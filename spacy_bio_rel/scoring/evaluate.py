@@ -67,7 +67,11 @@ def gold_entity_examples(
     """The DocBin(s) at ``data_path`` as Examples with gold entities on the predicted Docs."""
     pipe = nlp.get_pipe(component)
     reader = create_gold_ents_corpus(
-        Path(data_path), negative_ratio=negative_ratio, directed=pipe.cfg["directed"], seed=seed
+        Path(data_path),
+        negative_ratio=negative_ratio,
+        directed=pipe.cfg["directed"],
+        seed=seed,
+        sentence_window=int(pipe.cfg.get("sentence_window", 1)),
     )
     examples = list(reader(nlp))
     if not examples:

@@ -5,17 +5,22 @@
 reference Docs' tokens and sentences without their entities and relations
 (``spacy-bio-rel.EndToEndCorpus.v1``, gold tokenisation as in the CoNLL04
 literature) and reports entity P/R/F1 and the strict
-end-to-end relation scores of :mod:`.e2e_scorer`. ``--sweep`` prints P/R/F1
-over cut-offs on ``Relation.score`` (:mod:`.sweep`) in either setting.
+end-to-end relation scores of :mod:`.e2e_scorer`, split into in-sentence and
+cross-sentence relations (:mod:`.distance`, with the strict keys) when the
+component's ``sentence_window`` is above 1 or the data has cross-sentence gold
+relations. ``--sweep`` prints P/R/F1 over cut-offs on ``Relation.score``
+(:mod:`.sweep`) in either setting.
 """
 
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 from spacy.language import Language
+from spacy.tokens import Doc
 from spacy.training import Example
 
-from spacy_bio_rel.scoring.e2e_scorer import format_e2e, score_e2e
+from spacy_bio_rel.scoring.distance import format_distance_scores, scores_by_distance
+from spacy_bio_rel.scoring.e2e_scorer import doc_relation_keys, format_e2e, score_e2e
 from spacy_bio_rel.scoring.evaluate import gold_entity_examples
 from spacy_bio_rel.scoring.sweep import (
     SweepRow,
@@ -55,7 +60,12 @@ def evaluate_predicted_entities(
     docs = nlp.pipe((eg.predicted for eg in examples), batch_size=batch_size)
     examples = [Example(doc, eg.reference) for doc, eg in zip(docs, examples)]
     pipe = nlp.get_pipe(component)
-    out = score_e2e(examples, directed=bool(pipe.cfg.get("directed", True)))
+    directed = bool(pipe.cfg.get("directed", True))
+    out = score_e2e(examples, directed=directed)
+    window = int(pipe.cfg.get("sentence_window", 1))
+    split = scores_by_distance(examples, directed, window, keys=strict_keys)
+    if window > 1 or split["cross_sentence"]["n_gold"]:
+        out["by_distance"] = split
     out.update(
         {
             "entities": "predicted",
@@ -67,6 +77,11 @@ def evaluate_predicted_entities(
         }
     )
     return out
+
+
+def strict_keys(doc: Doc, directed: bool):
+    """The strict end-to-end keys of a Doc's relations (spans, entity types, label) for :mod:`.distance`."""
+    return doc_relation_keys(doc, directed=directed)
 
 
 def sweep_dataset(
@@ -142,4 +157,7 @@ def describe(scores: Dict[str, Any]) -> str:
         return "\n".join(
             [head + f"; sweep over Relation.score (component threshold {scores['threshold']})", text]
         )
-    return "\n".join([head] + format_e2e(scores))
+    lines = [head] + format_e2e(scores)
+    if "by_distance" in scores:
+        lines += format_distance_scores(scores["by_distance"])
+    return "\n".join(lines)

@@ -92,12 +92,13 @@ def learn_type_pairs(docs: Iterable[Doc], directed: bool, sentence_window: int =
 
 
 def count_candidates(
-    docs: Iterable[Doc], type_pairs: Optional[Set[TypePair]] = None
+    docs: Iterable[Doc], type_pairs: Optional[Set[TypePair]] = None, sentence_window: int = 1
 ) -> Dict[str, Dict[str, int]]:
     """Candidate counts for both approaches, before and after the type filter.
 
-    When ``type_pairs`` is None the filter is learned from ``docs``
-    themselves (per approach), as a converter report does for a training set.
+    The candidates are those of :func:`~.candidates.iter_candidates` with ``sentence_window``
+    (1: in-sentence pairs only). When ``type_pairs`` is None the filter is learned from ``docs``
+    themselves (per approach, with the same window), as a converter report does for a training set.
     Returns ``{"unordered": {...}, "ordered": {...}}`` with keys ``total``,
     ``positive``, ``negative``, ``filtered_total``, ``filtered_positive``,
     ``filtered_negative``, ``positive_removed_by_filter``.
@@ -105,7 +106,7 @@ def count_candidates(
     docs = list(docs)
     out: Dict[str, Dict[str, int]] = {}
     for name, directed in (("unordered", False), ("ordered", True)):
-        allowed = type_pairs if type_pairs is not None else learn_type_pairs(docs, directed)
+        allowed = type_pairs if type_pairs is not None else learn_type_pairs(docs, directed, sentence_window)
         c = dict.fromkeys(
             [
                 "total",
@@ -120,7 +121,7 @@ def count_candidates(
         )
         for doc in docs:
             index = relation_index(doc)
-            for cand in iter_candidates(doc, directed):
+            for cand in iter_candidates(doc, directed, sentence_window=sentence_window):
                 pos = gold_label(index, cand, directed) != OTHER
                 c["total"] += 1
                 c["positive" if pos else "negative"] += 1

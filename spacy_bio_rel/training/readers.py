@@ -6,6 +6,8 @@ boundaries) but without relations: the relation extractor then sees gold
 entities, as in the paper. Optionally it samples negative candidate pairs at a
 fixed negative:positive ratio (the paper's Figure 3), by marking the dropped
 negatives so that ``update`` skips them; entities and their BIO tags stay.
+Its ``sentence_window`` (that of the component) says which pairs are candidates
+there: with ``k > 1`` the cross-sentence ones too, positives and negatives.
 
 ``spacy-bio-rel.EndToEndCorpus.v1`` gives Examples whose predicted Doc has the
 reference's tokens and sentence boundaries but no entities and no relations:
@@ -29,7 +31,7 @@ from spacy.util import ensure_path, registry
 from spacy.vocab import Vocab
 from srsly.msgpack import msgpack_decoders
 
-from spacy_bio_rel.candidates import OTHER, iter_candidates
+from spacy_bio_rel.candidates import OTHER, check_sentence_window, iter_candidates
 from spacy_bio_rel.relations import USER_DATA_KEY
 from spacy_bio_rel.training.gold import gold_label, learn_type_pairs, relation_index
 
@@ -86,16 +88,20 @@ def read_docbin_docs(path: Union[str, Path], nlp: Language, limit: int = 0) -> L
     return docs
 
 
-def sample_negatives(docs: List[Doc], ratio: float, directed: bool, seed: int) -> List[List[List[int]]]:
+def sample_negatives(
+    docs: List[Doc], ratio: float, directed: bool, seed: int, sentence_window: int = 1
+) -> List[List[List[int]]]:
     """Per doc, the negative pairs to skip so that negatives : positives = ratio.
 
-    Candidates are those that pass the type filter learned from ``docs``.
+    Candidates are the pairs of :func:`~.candidates.iter_candidates` with ``sentence_window`` (with
+    ``k > 1`` the cross-sentence pairs too, counted as positives or negatives) that pass the type
+    filter learned from ``docs`` with the same window.
     """
-    allowed = learn_type_pairs(docs, directed)
+    allowed = learn_type_pairs(docs, directed, sentence_window)
     pos, neg = 0, []
     for d, doc in enumerate(docs):
         index = relation_index(doc)
-        for c in iter_candidates(doc, directed):
+        for c in iter_candidates(doc, directed, sentence_window=sentence_window):
             if c.type_pair(directed) not in allowed:
                 continue
             if gold_label(index, c, directed) == OTHER:
@@ -121,19 +127,24 @@ def create_gold_ents_corpus(
     negative_ratio: Optional[float] = None,
     directed: bool = True,
     seed: int = 0,
+    sentence_window: int = 1,
 ) -> Callable[[Language], Iterator[Example]]:
     """Examples with gold entities on the predicted Doc (the paper's setting).
 
     ``negative_ratio``: keep at most this many negative candidates per positive (sampled with ``seed``;
-    None keeps them all); a number of at least 0."""
+    None keeps them all); a number of at least 0. ``sentence_window``: the candidates the ratio
+    counts, as the component's setting of that name (set them alike; 1: in-sentence pairs only)."""
     if negative_ratio is not None and not (isinstance(negative_ratio, (int, float)) and negative_ratio >= 0):
         raise ValueError(
             f"negative_ratio must be a number of at least 0 (or null for all), got {negative_ratio!r}"
         )
+    check_sentence_window(sentence_window)
 
     def reader(nlp: Language) -> Iterator[Example]:
         docs = read_docbin_docs(path, nlp, limit)
-        skips = sample_negatives(docs, negative_ratio, directed, seed) if negative_ratio is not None else None
+        skips = None
+        if negative_ratio is not None:
+            skips = sample_negatives(docs, negative_ratio, directed, seed, sentence_window)
         for i, pred, ref in _copies(docs, shuffle):
             if skips is not None:
                 pred.user_data[SKIP_PAIRS_KEY] = skips[i]

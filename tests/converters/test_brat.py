@@ -108,3 +108,38 @@ def test_relations_up_to_the_sentence_distance_are_kept_and_counted_by_distance(
         DocSettings(lang="zh", max_sentence_distance=1)
     with pytest.raises(ValueError, match="max_sentence_distance must be a whole number of at least 0"):
         DocSettings(lang="zh", unit="document", max_sentence_distance=-1)
+
+
+def test_the_report_counts_candidates_at_the_window_the_kept_relations_need(tmp_path):
+    import json
+
+    from spacy_bio_rel.converters.pipeline import OutputSettings, convert_brat
+
+    src = tmp_path / "src"
+    src.mkdir()
+    # sentences: 张三 北京 | 李四 | 王五 上海; Located in-sentence, Social 1 and 2 sentences apart
+    (src / "1.txt").write_text("张三在北京。李四很好。王五在上海。", encoding="utf-8")
+    (src / "1.ann").write_text(
+        "T1\tPer 0 2\t张三\nT2\tLoc 3 5\t北京\nT3\tPer 6 8\t李四\nT4\tPer 11 13\t王五\nT5\tLoc 14 16\t上海\n"
+        "R1\tLocated Arg1:T1 Arg2:T2\nR2\tSocial Arg1:T3 Arg2:T1\nR3\tSocial Arg1:T1 Arg2:T4\n",
+        encoding="utf-8",
+    )
+    splits, tables = {}, {}
+    for k in (0, 1):
+        settings = DocSettings(lang="zh", unit="document", max_sentence_distance=k)
+        report = convert_brat(src, OutputSettings(tmp_path / f"k{k}"), BratSettings(), settings)
+        splits[k] = json.loads((tmp_path / f"k{k}" / "all.report.json").read_text(encoding="utf-8"))["splits"]
+        tables[k] = report.format_table()
+    keys = ("total", "positive", "filtered_total", "filtered_positive", "positive_removed_by_filter")
+    # K = 0: in-sentence pairs only (2 in the first sentence, 2 in the last), Located the one positive;
+    # the filter keeps (Per, Loc) ordered
+    assert splits[0]["all"]["candidates_sentence_window"] == 1
+    assert [splits[0]["all"]["candidates"]["ordered"][key] for key in keys] == [4, 1, 2, 1, 0]
+    assert [splits[0]["all"]["candidates"]["unordered"][key] for key in keys] == [2, 1, 2, 1, 0]
+    assert "  candidates (type filter learned from itself):" in tables[0]
+    # K = 1, window 2: also the pairs of neighbouring sentences (4 + 4 ordered), Social 李四 -> 张三 a
+    # positive; the filter learns (Per, Per) too and drops only Loc -> Per
+    assert splits[1]["all"]["candidates_sentence_window"] == 2
+    assert [splits[1]["all"]["candidates"]["ordered"][key] for key in keys] == [12, 2, 8, 2, 0]
+    assert [splits[1]["all"]["candidates"]["unordered"][key] for key in keys] == [6, 2, 6, 2, 0]
+    assert "  candidates (sentence_window 2, cross-sentence pairs included; type filter" in tables[1]

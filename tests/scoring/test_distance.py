@@ -57,3 +57,44 @@ def test_evaluate_reports_the_split_with_the_component_window(tmp_path):
     assert "cross-sentence" in text and "beyond sentence_window = 2: 0 of 8" in text
     one = evaluate_gold_entities(pipeline(1), tmp_path / "dev.spacy")["by_distance"]
     assert one["beyond_window"] == 4 and one["cross_sentence"]["n_pred"] == 0
+
+
+def test_gold_entity_examples_sample_negatives_with_the_component_window(tmp_path):
+    from test_sentence_window import pipeline
+
+    from spacy_bio_rel.scoring.evaluate import gold_entity_examples
+    from spacy_bio_rel.training.readers import SKIP_PAIRS_KEY
+
+    nlp = pipeline(2)
+    # Anna works for Acme . | Bo met Carl at Globex .  Work_For: Anna -> Acme, Bo -> Acme (across)
+    words = ["Anna", "works", "for", "Acme", ".", "Bo", "met", "Carl", "at", "Globex", "."]
+    ents = [(0, 1, "PER"), (3, 4, "ORG"), (5, 6, "PER"), (7, 8, "PER"), (9, 10, "ORG")]
+    starts = [i in (0, 5) for i in range(len(words))]
+    doc = make_doc(nlp, words, ents, [(0, 1, "Work_For"), (2, 1, "Work_For")], sent_starts=starts)
+    DocBin(store_user_data=True, docs=[doc]).to_disk(tmp_path / "dev.spacy")
+    (eg,) = gold_entity_examples(nlp, tmp_path / "dev.spacy", negative_ratio=0.0)
+    # the PER -> ORG negatives of both sentences and across them: Anna -> Globex, Carl -> Acme
+    assert {tuple(k) for k in eg.predicted.user_data[SKIP_PAIRS_KEY]} == {
+        (5, 6, 9, 10),
+        (7, 8, 9, 10),
+        (0, 1, 9, 10),
+        (7, 8, 3, 4),
+    }
+
+
+def test_other_keys_match_as_they_say_and_split_the_same_way():
+    from spacy_bio_rel.scoring.evaluate_e2e import strict_keys
+
+    nlp = spacy.blank("en")
+    ref = make_doc(nlp, WORDS, ENTS, [(0, 1, "R"), (1, 2, "R")], sent_starts=STARTS)
+    # the same relations, but Carl predicted as an ORG: right spans and label, wrong entity type
+    pred = make_doc(
+        nlp, WORDS, ENTS[:2] + [(4, 5, "ORG"), ENTS[3]], [(0, 1, "R"), (1, 2, "R")], sent_starts=STARTS
+    )
+    loose = scores_by_distance([Example(pred, ref)], directed=True, sentence_window=2)
+    strict = scores_by_distance([Example(pred, ref)], directed=True, sentence_window=2, keys=strict_keys)
+    assert loose["cross_sentence"]["n_correct"] == 1 and strict["cross_sentence"]["n_correct"] == 0
+    for scores in (loose, strict):
+        assert scores["in_sentence"]["n_correct"] == 1
+        assert [scores[part]["n_gold"] for part in ("in_sentence", "cross_sentence", "all")] == [1, 1, 2]
+        assert scores["gold_by_distance"] == {"0": 1, "1": 1} and scores["beyond_window"] == 0

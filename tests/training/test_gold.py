@@ -62,3 +62,27 @@ def test_type_filter_learns_cross_sentence_relations_only_within_the_window(nlp_
     assert learn_type_pairs([doc], True, sentence_window=2) == {("PER", "ORG")}
     cands = list(iter_candidates(doc, True, sentence_window=2))
     assert [gold_label(relation_index(doc), c, True) for c in cands] == ["Work_For", OTHER]
+
+
+def test_candidate_counts_read_the_sentence_window(nlp_en):
+    from conftest import make_doc
+
+    words = ["Anna", "left", ".", "Acme", "hired", "her", "."]
+    starts = [True, False, False, True, False, False, False]
+    doc = make_doc(nlp_en, words, [(0, 1, "PER"), (3, 4, "ORG")], [(0, 1, "Work_For")], sent_starts=starts)
+    one = count_candidates([doc])
+    assert one["ordered"]["total"] == one["unordered"]["total"] == 0  # one entity per sentence
+    two = count_candidates([doc], sentence_window=2)
+    assert (two["ordered"]["total"], two["ordered"]["positive"], two["ordered"]["filtered_total"]) == (
+        2,
+        1,
+        1,
+    )
+    assert (two["unordered"]["total"], two["unordered"]["filtered_positive"]) == (1, 1)
+    # a filter given from outside is read as it is: (ORG, PER) keeps the ordered negative only
+    given = count_candidates([doc], {("ORG", "PER")}, sentence_window=2)["ordered"]
+    assert (given["filtered_total"], given["filtered_negative"], given["positive_removed_by_filter"]) == (
+        1,
+        1,
+        1,
+    )
