@@ -209,3 +209,26 @@ def ruler_pipeline_path(root: str) -> Path:
     path = Path(root) / "ruler_pipeline"
     build_ruler_pipeline(scorer=E2E_SCORER).to_disk(path)
     return path
+
+
+def tiny_bert(path, texts, width=32):
+    """A randomly initialised 1-layer BERT whose vocabulary is the characters of ``texts``."""
+    import transformers
+
+    chars = sorted({c for t in texts for c in t.lower() if not c.isspace()})
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "vocab.txt").write_text(
+        "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + chars) + "\n", encoding="utf-8"
+    )
+    tok = transformers.BertTokenizerFast(vocab_file=str(path / "vocab.txt"), tokenize_chinese_chars=True)
+    tok.save_pretrained(str(path))
+    config = transformers.BertConfig(
+        vocab_size=5 + len(chars),
+        hidden_size=width,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=48,
+        max_position_embeddings=128,
+    )
+    transformers.BertModel(config).save_pretrained(str(path))
+    return str(path)

@@ -78,7 +78,12 @@ def _size_listeners(nlp: Language, pipe) -> None:
 def learn_rate_scales(scales: Dict[str, float]) -> Callable[[Language, Dict[str, Any]], None]:
     """Multiply the learning rate of each named component by its scale (from the first update on)."""
     for name, scale in scales.items():
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) or scale <= 0:
+        if (
+            isinstance(scale, bool)
+            or not isinstance(scale, (int, float))
+            or not math.isfinite(scale)
+            or scale <= 0
+        ):
             raise ValueError(
                 f"[training.before_update] scales: the scale of {name!r} must be a positive number, not {scale!r}"
             )

@@ -6,7 +6,7 @@ import pytest
 import spacy
 from conftest import make_doc, planted_docs
 from thinc.api import Adam
-from util import SMALL_MODEL, gold_examples
+from util import SMALL_MODEL, gold_examples, tiny_bert
 
 from spacy_bio_rel import set_relations
 from spacy_bio_rel.ml.encoders import resolve_transformer_name
@@ -172,27 +172,6 @@ def test_missing_transformer_folder_names_the_setting(tmp_path):
 
 transformers = pytest.importorskip("transformers", reason="the transformers extra is not installed")
 pytest.importorskip("spacy_transformers", reason="the transformers extra is not installed")
-
-
-def tiny_bert(path, texts, width=32):
-    """A randomly initialised 1-layer BERT whose vocabulary is the characters of ``texts``."""
-    chars = sorted({c for t in texts for c in t.lower() if not c.isspace()})
-    path.mkdir(parents=True, exist_ok=True)
-    (path / "vocab.txt").write_text(
-        "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + chars) + "\n", encoding="utf-8"
-    )
-    tok = transformers.BertTokenizerFast(vocab_file=str(path / "vocab.txt"), tokenize_chinese_chars=True)
-    tok.save_pretrained(str(path))
-    config = transformers.BertConfig(
-        vocab_size=5 + len(chars),
-        hidden_size=width,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=48,
-        max_position_embeddings=128,
-    )
-    transformers.BertModel(config).save_pretrained(str(path))
-    return str(path)
 
 
 def chinese_docs(nlp, n=24):

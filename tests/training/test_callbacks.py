@@ -1,8 +1,13 @@
+from pathlib import Path
+
 import numpy
 import pytest
 import spacy
+from conftest import planted_docs
 from spacy.training import Example
+from spacy.util import load_config, load_model_from_config, registry
 from thinc.api import Adam
+from util import gold_examples, tiny_bert
 
 from spacy_bio_rel.training.callbacks import learn_rate_scales
 from spacy_bio_rel.training.optimizers import ScaledOptimizer
@@ -82,3 +87,45 @@ def test_learn_rate_scales_say_which_components_cannot_be_scaled():
     nlp.add_pipe("ner")
     with pytest.raises(ValueError, match="'ner' \\(EntityRecognizer\\) cannot be scaled"):
         learn_rate_scales({"ner": 0.1})(nlp, {"step": 0, "epoch": 0})
+
+
+def _largest_step(model, before):
+    after = _weights(model)
+    return max(float(numpy.abs(after[k] - before[k]).max()) for k in before)
+
+
+def _weights(model):
+    out = {(node.id, name): node.get_param(name).copy() for node in model.walk() for name in node.param_names}
+    for node in model.walk():
+        for shim in node.shims:
+            for name, t in shim._model.named_parameters():
+                out[(shim.id, name)] = t.detach().cpu().numpy().copy()
+    return out
+
+
+def test_en_e2e_trf_trains_its_transformer_at_a_twentieth_of_the_heads_rate(tmp_path):
+    pytest.importorskip("spacy_transformers", reason="the transformers extra is not installed")
+    config = load_config(Path(__file__).parents[2] / "configs" / "en_e2e_trf.cfg")
+    docs = planted_docs(spacy.blank("en"), 16)
+    config["paths"]["transformer"] = tiny_bert(tmp_path / "bert", [d.text for d in docs])
+    nlp = load_model_from_config(config, auto_fill=True)
+    examples = gold_examples(planted_docs(nlp, 16))
+    for eg in examples:  # sent_spans needs sentence boundaries
+        for doc in (eg.predicted, eg.reference):
+            for t in doc:
+                t.is_sent_start = t.i == 0
+    nlp.initialize(lambda: examples)
+    before_update = registry.resolve({"cb": config["training"]["before_update"]})["cb"]
+    trf, ner = nlp.get_pipe("transformer").model, nlp.get_pipe("ner").model
+    trf_before, ner_before = _weights(trf), _weights(ner)
+    optimizer = Adam(1e-3, L2=0.0, grad_clip=0.0)
+    before_update(nlp, {"step": 0, "epoch": 0})
+    nlp.update(examples, sgd=optimizer)
+    ner_step = _largest_step(ner, ner_before)
+    # Language.update finishes each component's update right after its own update, so the transformer
+    # applies the gradient its listeners send back one step later: its first update is in the second step
+    assert _largest_step(trf, trf_before) == 0.0
+    before_update(nlp, {"step": 1, "epoch": 0})
+    nlp.update(examples, sgd=optimizer)
+    # Adam's first step moves every weight with a gradient by about its rate
+    assert _largest_step(trf, trf_before) / ner_step == pytest.approx(0.05, rel=0.1)
