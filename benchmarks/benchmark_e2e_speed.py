@@ -9,6 +9,9 @@ the process's maximum resident set size. Quoted: the median and the range of ``-
     python benchmarks/benchmark_e2e_speed.py --text dev.txt --threads 1 2 --repeats 3 \\
         --model en_e2e=training/conll04_e2e/model-best --json benchmarks/e2e_speed.json
 
+``--precision fp32 bf16`` also measures the transformer in bfloat16 (``predict --bf16``), the two
+taking turns within each repeat.
+
 Make the text with ``python scripts/docbin_text.py corpus/conll04/dev.spacy dev.txt --limit 100000``.
 Run it on an otherwise idle machine: it measures wall-clock time.
 """
@@ -26,7 +29,7 @@ from pathlib import Path
 RATE = re.compile(r"in ([0-9.]+) s \(([0-9,.]+) documents/s\)")
 
 
-def run_once(model: str, text: str, threads: int) -> dict:
+def run_once(model: str, text: str, threads: int, precision: str = "fp32") -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.jsonl"
         cmd = [
@@ -39,7 +42,7 @@ def run_once(model: str, text: str, threads: int) -> dict:
             str(out),
             "--threads",
             str(threads),
-        ]
+        ] + (["--bf16"] if precision == "bf16" else [])
         env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
         proc = subprocess.Popen(
             cmd + ["-q"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True
@@ -68,33 +71,52 @@ def main() -> None:
     ap.add_argument("--text", required=True, help="one sentence per line")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument(
+        "--precision",
+        nargs="+",
+        choices=["fp32", "bf16"],
+        default=["fp32"],
+        help="the transformer's (predict --bf16); several take turns in each repeat, and bf16/fp32 is printed",
+    )
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args()
     rows = []
     for spec in args.model:
         name, path = spec.split("=", 1)
         for threads in args.threads:
-            runs = [run_once(path, args.text, threads) for _ in range(args.repeats)]
-            rates = [r["sentences_per_s"] for r in runs]
-            mem = [r["peak_rss_mb"] for r in runs]
-            row = {
-                "model": name,
-                "path": path,
-                "threads": threads,
-                "sentences": runs[0]["sentences"],
-                "relations": runs[0]["relations"],
-                "sentences_per_s_median": statistics.median(rates),
-                "sentences_per_s_range": [min(rates), max(rates)],
-                "peak_rss_mb_median": statistics.median(mem),
-                "runs": runs,
-            }
-            rows.append(row)
-            print(
-                f"{name:<12} threads {threads}: {row['sentences_per_s_median']:8.1f} sentences/s "
-                f"(range {min(rates):.1f}-{max(rates):.1f}, {args.repeats} runs), peak memory "
-                f"{row['peak_rss_mb_median']:.0f} MB, {row['sentences']} sentences, {row['relations']} relations",
-                flush=True,
-            )
+            runs = {p: [] for p in args.precision}
+            for _ in range(args.repeats):  # the precisions take turns, so a busy spell hits both
+                for precision in args.precision:
+                    runs[precision].append(run_once(path, args.text, threads, precision))
+            medians = {}
+            for precision, done in runs.items():
+                rates = [r["sentences_per_s"] for r in done]
+                mem = [r["peak_rss_mb"] for r in done]
+                row = {
+                    "model": name,
+                    "path": path,
+                    "threads": threads,
+                    "precision": precision,
+                    "sentences": done[0]["sentences"],
+                    "relations": done[0]["relations"],
+                    "sentences_per_s_median": statistics.median(rates),
+                    "sentences_per_s_range": [min(rates), max(rates)],
+                    "peak_rss_mb_median": statistics.median(mem),
+                    "runs": done,
+                }
+                rows.append(row)
+                medians[precision] = row["sentences_per_s_median"]
+                print(
+                    f"{name:<12} {precision} threads {threads}: {row['sentences_per_s_median']:8.1f} sentences/s "
+                    f"(range {min(rates):.1f}-{max(rates):.1f}, {args.repeats} runs), peak memory "
+                    f"{row['peak_rss_mb_median']:.0f} MB, {row['sentences']} sentences, {row['relations']} relations",
+                    flush=True,
+                )
+            if len(medians) == 2:
+                print(
+                    f"{name:<12} threads {threads}: bf16 / fp32 = {medians['bf16'] / medians['fp32']:.2f}",
+                    flush=True,
+                )
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")

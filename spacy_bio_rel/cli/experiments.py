@@ -10,12 +10,14 @@ import typer
 from spacy.cli._util import parse_config_overrides
 
 from spacy_bio_rel.cli.errors import check_writable, cli_errors
-from spacy_bio_rel.cli.options import GPU_HELP, REPORT_HELP, use_gpu
+from spacy_bio_rel.cli.options import BF16_HELP, GPU_HELP, REPORT_HELP, use_gpu
 from spacy_bio_rel.experiments.cv import fold_vectors_marker, run_cv
 from spacy_bio_rel.experiments.folds import PoolError
 from spacy_bio_rel.experiments.provenance import StaleOutputError
 from spacy_bio_rel.experiments.variants import resolve
+from spacy_bio_rel.ml.precision import use_bfloat16
 from spacy_bio_rel.scoring.evaluate import evaluate_gold_entities, format_scores, write_scores
+from spacy_bio_rel.util import load_pipeline
 
 LANG_HELP = "Language of the pool's Docs: 'en' or 'zh'."
 ENGINE_HELP = (
@@ -125,6 +127,7 @@ def evaluate_cmd(
     data: Path = typer.Argument(..., help="DocBin (.spacy) file or folder with gold entities and relations."),
     report: Optional[Path] = typer.Option(None, "--report", help=REPORT_HELP),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help=GPU_HELP),
+    bf16: bool = typer.Option(False, "--bf16", help=BF16_HELP),
     negative_ratio: Optional[float] = typer.Option(
         None, help="Sample negatives to this negative:positive ratio."
     ),
@@ -149,6 +152,11 @@ def evaluate_cmd(
     with cli_errors(ValueError, OSError):
         if report:
             check_writable(report, "file")
+        if bf16:
+            with cli_errors(Exception, prefix=f"cannot load the pipeline {model!r}: "):
+                nlp = load_pipeline(model)
+            use_bfloat16(nlp)
+            model = nlp
         if sweep or entities != "gold":
             from spacy_bio_rel.cli.evaluate import evaluate_e2e_or_sweep
 

@@ -6,7 +6,8 @@ from typing import Optional
 import typer
 
 from spacy_bio_rel.cli.errors import check_writable, cli_errors, fail
-from spacy_bio_rel.cli.options import GPU_HELP, use_gpu
+from spacy_bio_rel.cli.options import BF16_HELP, GPU_HELP, use_gpu
+from spacy_bio_rel.ml.precision import use_bfloat16
 from spacy_bio_rel.predict.run import (
     FORMATS,
     InputError,
@@ -52,6 +53,7 @@ def predict_cmd(
         1, "--n-process", "-n", help="Worker processes (CPU; each runs torch on one thread)."
     ),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help=GPU_HELP),
+    bf16: bool = typer.Option(False, "--bf16", help=BF16_HELP),
     threads: Optional[int] = typer.Option(
         None,
         "--threads",
@@ -103,6 +105,8 @@ def predict_cmd(
     if engine != "local":
         if threads is not None:
             fail("--threads goes with --engine local; with --engine ray use --cpus-per-worker")
+        if bf16:
+            fail("--bf16 goes with --engine local")
         return _predict_ray(
             model,
             input_path,
@@ -146,6 +150,8 @@ def predict_cmd(
             check_writable(html, "file")
         if gpu_id >= 0 and n_process > 1:
             raise ValueError("--gpu-id runs one process: leave --n-process at 1")
+        if bf16 and n_process > 1:
+            raise ValueError("--bf16 runs one process: leave --n-process at 1")
         summary = scan_input(input_path)
     use_gpu(gpu_id)
     # a missing, truncated or foreign pipeline: whatever spaCy or thinc raise, one line
@@ -154,6 +160,8 @@ def predict_cmd(
     with cli_errors(InputError, OutputExistsError, PipelineError, ValueError, OSError):
         if threads is not None:
             set_torch_threads(nlp, threads)
+        if bf16:
+            use_bfloat16(nlp)
         report = predict(
             nlp,
             input_path,

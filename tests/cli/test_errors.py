@@ -387,3 +387,20 @@ def test_stale_temporaries_of_dead_processes_are_removed(model, tmp_path):
     assert res.exit_code == 0, res.output
     assert not stale_dir.exists() and busy_dir.exists()
     assert json.loads(next(out.glob("*.report.json")).read_text())["documents"] > 0
+
+
+def test_bf16_with_several_processes_or_ray_is_one_error_line(model, tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text("Anna works for Acme .\n", encoding="utf-8")
+    out = str(tmp_path / "out.jsonl")
+    res = CliRunner().invoke(app, ["predict", str(model), str(src), out, "--bf16", "--n-process", "2"])
+    _one_error_line(res, "--bf16 runs one process")
+    res = CliRunner().invoke(app, ["predict", str(model), str(src), out, "--bf16", "--engine", "ray"])
+    _one_error_line(res, "--bf16 goes with --engine local")
+
+
+def test_bf16_on_a_pipeline_without_a_transformer_is_one_error_line(model, tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text("Anna works for Acme .\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["predict", str(model), str(src), str(tmp_path / "out.jsonl"), "--bf16"])
+    _one_error_line(res, "has none (components:")
