@@ -232,3 +232,29 @@ def tiny_bert(path, texts, width=32):
     )
     transformers.BertModel(config).save_pretrained(str(path))
     return str(path)
+
+
+def one_sentence_examples(docs):
+    """Gold-entity Examples of ``docs``, each Doc one sentence (a transformer's ``sent_spans`` needs
+    sentence boundaries)."""
+    examples = gold_examples(docs)
+    for eg in examples:
+        for doc in (eg.predicted, eg.reference):
+            for t in doc:
+                t.is_sent_start = t.i == 0
+    return examples
+
+
+def model_weights(model):
+    """Copies of every weight of ``model``: Thinc params and the weights of wrapped torch modules."""
+    out = {
+        (node.id, name): node.get_param(name).copy()
+        for node in model.walk()
+        for name in node.param_names
+        if node.has_param(name)
+    }
+    for node in model.walk():
+        for shim in node.shims:
+            for name, t in shim._model.named_parameters():
+                out[(shim.id, name)] = t.detach().cpu().numpy().copy()
+    return out

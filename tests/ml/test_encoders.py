@@ -6,7 +6,7 @@ import pytest
 import spacy
 from conftest import make_doc, planted_docs
 from thinc.api import Adam
-from util import SMALL_MODEL, gold_examples, tiny_bert
+from util import SMALL_MODEL, gold_examples, model_weights, one_sentence_examples, tiny_bert
 
 from spacy_bio_rel import set_relations
 from spacy_bio_rel.ml.encoders import resolve_transformer_name
@@ -27,23 +27,8 @@ def _model(tok2vec, width, **kw):
     return dict(SMALL_MODEL, tok2vec=tok2vec, tok2vec_width=width, **kw)
 
 
-def _params(model):
-    """Copies of every weight of ``model``: Thinc params and the weights of wrapped torch modules."""
-    out = {
-        (node.id, name): node.get_param(name).copy()
-        for node in model.walk()
-        for name in node.param_names
-        if node.has_param(name)
-    }
-    for node in model.walk():
-        for shim in node.shims:
-            for name, t in shim._model.named_parameters():
-                out[(shim.id, name)] = t.detach().cpu().numpy().copy()
-    return out
-
-
 def _changed(before, model):
-    after = _params(model)
+    after = model_weights(model)
     return sum(not (before[k] == after[k]).all() for k in before)
 
 
@@ -79,7 +64,7 @@ def test_inline_tok2vec_trains_with_the_relation_model():
     pipe = nlp.add_pipe("relation_extractor", config={"model": _model(INLINE_TOK2VEC, 24)})
     examples = gold_examples(planted_docs(nlp, 24))
     optimizer = nlp.initialize(lambda: examples)
-    before = _params(pipe.model.get_ref("tok2vec"))
+    before = model_weights(pipe.model.get_ref("tok2vec"))
     _train(nlp, examples, optimizer=optimizer)
     assert _changed(before, pipe.model.get_ref("tok2vec")) > 0  # gradients reached the encoder
     doc = nlp(make_doc(nlp, ["Hana", "works", "for", "Acme", "."], [(0, 1, "PER"), (3, 4, "ORG")]))
@@ -93,7 +78,7 @@ def test_tok2vec_listener_gets_gradients_from_the_relation_model(tmp_path):
     nlp.add_pipe("relation_extractor", config={"model": _model(listener, 24)})
     examples = gold_examples(planted_docs(nlp, 24))
     optimizer = nlp.initialize(lambda: examples)
-    before = _params(nlp.get_pipe("tok2vec").model)
+    before = model_weights(nlp.get_pipe("tok2vec").model)
     losses = _train(nlp, examples, optimizer=optimizer)
     assert losses["relation_extractor"] > 0
     assert _changed(before, nlp.get_pipe("tok2vec").model) > 0  # the tok2vec has no loss of its own
@@ -222,7 +207,7 @@ def test_transformer_listener_charwise_with_a_tiny_random_bert(tmp_path):
     )
     examples = gold_examples(docs)
     optimizer = nlp.initialize(lambda: examples)
-    before = _params(nlp.get_pipe("transformer").model)
+    before = model_weights(nlp.get_pipe("transformer").model)
     losses = _train(nlp, examples, steps=3, optimizer=optimizer)
     assert losses["relation_extractor"] > 0
     assert _changed(before, nlp.get_pipe("transformer").model) > 0  # fine-tuned through the listener
@@ -262,13 +247,9 @@ def test_minilm_config_trains_when_the_package_is_installed(tmp_path):
 
     config = load_config(Path(__file__).parents[2] / "configs" / "en_trf.cfg")
     nlp = spacy.util.load_model_from_config(config, auto_fill=True)
-    examples = gold_examples(planted_docs(nlp, 16))
-    for eg in examples:  # sent_spans needs sentence boundaries
-        for doc in (eg.predicted, eg.reference):
-            for t in doc:
-                t.is_sent_start = t.i == 0
+    examples = one_sentence_examples(planted_docs(nlp, 16))
     nlp.initialize(lambda: examples)
-    before = _params(nlp.get_pipe("transformer").model)
+    before = model_weights(nlp.get_pipe("transformer").model)
     # the config's schedule starts at 0 and only steps inside `spacy train`: a constant rate here
     losses = _train(nlp, examples, steps=2, optimizer=Adam(1e-4))
     assert losses["relation_extractor"] > 0
@@ -292,7 +273,7 @@ def test_zh_trf_config_trains_with_any_local_transformer_folder(tmp_path, width)
     nlp.initialize(lambda: examples)
     pipe = nlp.get_pipe("relation_extractor")
     assert pipe.model.attrs["tok2vec_width"] == width
-    before = _params(nlp.get_pipe("transformer").model)
+    before = model_weights(nlp.get_pipe("transformer").model)
     losses = _train(nlp, examples, steps=2, optimizer=Adam(1e-3))
     assert losses["relation_extractor"] > 0
     assert _changed(before, nlp.get_pipe("transformer").model) > 0  # gradients reached the encoder
@@ -343,7 +324,7 @@ def test_frozen_transformer_annotates_and_keeps_its_weights(tmp_path):
     fresh.get_pipe("transformer").initialize(lambda: [], nlp=fresh)
 
     def by_name(model):  # torch parameter names (the node ids differ between two pipelines)
-        return {name: w for (_, name), w in _params(model).items()}
+        return {name: w for (_, name), w in model_weights(model).items()}
 
     a, b = by_name(trained.get_pipe("transformer").model), by_name(fresh.get_pipe("transformer").model)
     assert a.keys() == b.keys() and len(a) > 5 and all(numpy.array_equal(a[k], b[k]) for k in a)

@@ -7,7 +7,7 @@ from conftest import planted_docs
 from spacy.training import Example
 from spacy.util import load_config, load_model_from_config, registry
 from thinc.api import Adam
-from util import gold_examples, tiny_bert
+from util import model_weights, one_sentence_examples, tiny_bert
 
 from spacy_bio_rel.training.callbacks import learn_rate_scales
 from spacy_bio_rel.training.optimizers import ScaledOptimizer
@@ -38,7 +38,7 @@ def _textcat_pipeline():
     return nlp, examples
 
 
-def _trained_weights(learn_rate, before_update=None):
+def _trainedmodel_weights(learn_rate, before_update=None):
     nlp, examples = _textcat_pipeline()
     optimizer = Adam(learn_rate)
     for step in range(3):
@@ -51,11 +51,11 @@ def _trained_weights(learn_rate, before_update=None):
 
 def test_learn_rate_scales_train_the_component_at_its_own_rate():
     spacy.util.fix_random_seed(0)
-    scaled = _trained_weights(0.01, learn_rate_scales({"textcat": 0.5}))
+    scaled = _trainedmodel_weights(0.01, learn_rate_scales({"textcat": 0.5}))
     spacy.util.fix_random_seed(0)
-    same_rate = _trained_weights(0.005)
+    same_rate = _trainedmodel_weights(0.005)
     spacy.util.fix_random_seed(0)
-    unscaled = _trained_weights(0.01)
+    unscaled = _trainedmodel_weights(0.01)
     for a, b in zip(scaled, same_rate):
         numpy.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
     assert any(not numpy.allclose(a, b) for a, b in zip(scaled, unscaled))
@@ -90,17 +90,8 @@ def test_learn_rate_scales_say_which_components_cannot_be_scaled():
 
 
 def _largest_step(model, before):
-    after = _weights(model)
+    after = model_weights(model)
     return max(float(numpy.abs(after[k] - before[k]).max()) for k in before)
-
-
-def _weights(model):
-    out = {(node.id, name): node.get_param(name).copy() for node in model.walk() for name in node.param_names}
-    for node in model.walk():
-        for shim in node.shims:
-            for name, t in shim._model.named_parameters():
-                out[(shim.id, name)] = t.detach().cpu().numpy().copy()
-    return out
 
 
 def test_en_e2e_trf_trains_its_transformer_at_a_twentieth_of_the_heads_rate(tmp_path):
@@ -109,15 +100,11 @@ def test_en_e2e_trf_trains_its_transformer_at_a_twentieth_of_the_heads_rate(tmp_
     docs = planted_docs(spacy.blank("en"), 16)
     config["paths"]["transformer"] = tiny_bert(tmp_path / "bert", [d.text for d in docs])
     nlp = load_model_from_config(config, auto_fill=True)
-    examples = gold_examples(planted_docs(nlp, 16))
-    for eg in examples:  # sent_spans needs sentence boundaries
-        for doc in (eg.predicted, eg.reference):
-            for t in doc:
-                t.is_sent_start = t.i == 0
+    examples = one_sentence_examples(planted_docs(nlp, 16))
     nlp.initialize(lambda: examples)
     before_update = registry.resolve({"cb": config["training"]["before_update"]})["cb"]
     trf, ner = nlp.get_pipe("transformer").model, nlp.get_pipe("ner").model
-    trf_before, ner_before = _weights(trf), _weights(ner)
+    trf_before, ner_before = model_weights(trf), model_weights(ner)
     optimizer = Adam(1e-3, L2=0.0, grad_clip=0.0)
     before_update(nlp, {"step": 0, "epoch": 0})
     nlp.update(examples, sgd=optimizer)
