@@ -44,7 +44,10 @@ def native_bfloat16(device_type: str) -> bool:
     """Whether ``device_type`` ("cpu" or "cuda") computes in bfloat16 natively."""
     if device_type == "cuda":
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch build without the query: assume emulated
+        return False
 
 
 def use_bfloat16(nlp: Language) -> int:
