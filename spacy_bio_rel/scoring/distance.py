@@ -47,14 +47,16 @@ def _prf(tp: int, n_pred: int, n_gold: int) -> Dict[str, float]:
     return {"p": p, "r": r, "f": f, "n_gold": n_gold, "n_pred": n_pred, "n_correct": tp}
 
 
-RelationKeys = Callable[[Doc, bool], Set[Tuple[Sequence[int], Sequence[int], Hashable]]]
+RelationKeys = Callable[
+    ..., Set[Tuple[Sequence[int], Sequence[int], Hashable]]
+]  # called as keys(doc, directed=...)
 
 
 def scores_by_distance(
     examples: Iterable[Example], directed: bool, sentence_window: int, keys: RelationKeys = relation_set
 ) -> Dict[str, Any]:
     """``{"in_sentence", "cross_sentence", "all"}``: each ``{p, r, f, n_gold, n_pred, n_correct}``
-    (relations matched as :mod:`.scorer` matches them, or by ``keys(doc, directed)``: keys
+    (relations matched as :mod:`.scorer` matches them, or by ``keys(doc, directed=directed)``: keys
     ``(head, tail, ...)`` whose head and tail start with their first character offsets);
     ``"beyond_window"``: gold relations at least ``sentence_window`` sentences apart;
     ``"gold_by_distance"``: ``{distance: gold relations}``."""
@@ -62,13 +64,13 @@ def scores_by_distance(
     gold_by_distance: Dict[int, int] = {}
     for eg in examples:
         sentence_of = SentenceOf(eg.reference)
-        gold = keys(eg.reference, directed)
+        gold = keys(eg.reference, directed=directed)
         for key in gold:
             d = sentence_of.distance(key[0], key[1])
             gold_by_distance[d] = gold_by_distance.get(d, 0) + 1
             for part in ("cross_sentence" if d else "in_sentence", "all"):
                 counts[part][2] += 1
-        for key in keys(eg.predicted, directed):
+        for key in keys(eg.predicted, directed=directed):
             part = "cross_sentence" if sentence_of.distance(key[0], key[1]) else "in_sentence"
             for p in (part, "all"):
                 counts[p][1] += 1

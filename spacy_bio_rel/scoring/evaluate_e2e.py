@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 from spacy.language import Language
-from spacy.tokens import Doc
 from spacy.training import Example
 
 from spacy_bio_rel.scoring.distance import format_distance_scores, scores_by_distance
@@ -63,7 +62,7 @@ def evaluate_predicted_entities(
     directed = bool(pipe.cfg.get("directed", True))
     out = score_e2e(examples, directed=directed)
     window = int(pipe.cfg.get("sentence_window", 1))
-    split = scores_by_distance(examples, directed, window, keys=strict_keys)
+    split = scores_by_distance(examples, directed, window, keys=doc_relation_keys)
     if window > 1 or split["cross_sentence"]["n_gold"]:
         out["by_distance"] = split
     out.update(
@@ -77,11 +76,6 @@ def evaluate_predicted_entities(
         }
     )
     return out
-
-
-def strict_keys(doc: Doc, directed: bool):
-    """The strict end-to-end keys of a Doc's relations (spans, entity types, label) for :mod:`.distance`."""
-    return doc_relation_keys(doc, directed=directed)
 
 
 def sweep_dataset(

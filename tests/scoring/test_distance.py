@@ -83,7 +83,7 @@ def test_gold_entity_examples_sample_negatives_with_the_component_window(tmp_pat
 
 
 def test_other_keys_match_as_they_say_and_split_the_same_way():
-    from spacy_bio_rel.scoring.evaluate_e2e import strict_keys
+    from spacy_bio_rel.scoring.e2e_scorer import doc_relation_keys
 
     nlp = spacy.blank("en")
     ref = make_doc(nlp, WORDS, ENTS, [(0, 1, "R"), (1, 2, "R")], sent_starts=STARTS)
@@ -92,7 +92,9 @@ def test_other_keys_match_as_they_say_and_split_the_same_way():
         nlp, WORDS, ENTS[:2] + [(4, 5, "ORG"), ENTS[3]], [(0, 1, "R"), (1, 2, "R")], sent_starts=STARTS
     )
     loose = scores_by_distance([Example(pred, ref)], directed=True, sentence_window=2)
-    strict = scores_by_distance([Example(pred, ref)], directed=True, sentence_window=2, keys=strict_keys)
+    strict = scores_by_distance(
+        [Example(pred, ref)], directed=True, sentence_window=2, keys=doc_relation_keys
+    )
     assert loose["cross_sentence"]["n_correct"] == 1 and strict["cross_sentence"]["n_correct"] == 0
     for scores in (loose, strict):
         assert scores["in_sentence"]["n_correct"] == 1
