@@ -8,7 +8,7 @@ for training.
 
 On a CPU with native bfloat16 (AVX-512 BF16 or AMX) a MiniLM-L6 forward pass runs about twice as
 fast; on one without, bfloat16 is emulated and slower, and :func:`use_bfloat16` warns. bfloat16 keeps
-8 bits of mantissa, so the encoder's vectors move by about 1% and a few close decisions of the heads
+8 bits of mantissa, so the encoder's vectors move slightly and a few close decisions of the heads
 change (docs/predict.md has the measured effect).
 """
 
