@@ -182,7 +182,7 @@ def test_a_sentencizer_in_front_keeps_pairs_inside_sentences(ruler_nlp):
     assert all(r.tail.text != "Oslo" for r in get_relations(doc))
 
 
-RAW_TEXT_CONFIGS = ["en_e2e.cfg", "en_e2e_trf.cfg", "zh_e2e.cfg"]
+RAW_TEXT_CONFIGS = ["en_e2e.cfg", "en_e2e_trf.cfg", "zh_e2e.cfg", "zh_e2e_trf.cfg"]
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "configs").glob("*.cfg")))
@@ -197,9 +197,10 @@ def test_every_shipped_config_that_reads_raw_text_segments_it(name):
     assert pipeline[0] == "sentencizer"
 
 
-def test_zh_e2e_sentencizer_splits_where_the_converters_do():
+@pytest.mark.parametrize("name", ["zh_e2e.cfg", "zh_e2e_trf.cfg"])
+def test_zh_e2e_sentencizer_splits_where_the_converters_do(name):
     """Characters are tokens in zh: the sentencizer's default '.' would split 3.5 in two."""
-    config = load_config(REPO / "configs" / "zh_e2e.cfg", interpolate=False)
+    config = load_config(REPO / "configs" / name, interpolate=False)
     punct = config["components"]["sentencizer"]["punct_chars"]
     assert set("。！？") <= set(punct) and "." not in punct
     nlp = spacy.blank("zh", config={"nlp": {"tokenizer": config["nlp"]["tokenizer"]}})

@@ -286,6 +286,27 @@ def test_zh_trf_config_trains_with_any_local_transformer_folder(tmp_path, width)
     assert all((abs(x - y) < 1e-5).all() for x, y in zip(a, b))
 
 
+def test_zh_e2e_trf_trains_ner_relations_and_encoder_with_a_local_transformer_folder(tmp_path):
+    """zh_e2e_trf.cfg: the ner and the relation model listen to one transformer, of any width; only its
+    path changes."""
+    from pathlib import Path
+
+    from spacy.util import load_config
+
+    config = load_config(Path(__file__).parents[2] / "configs" / "zh_e2e_trf.cfg")
+    probe = spacy.blank("zh", config={"nlp": {"tokenizer": config["nlp"]["tokenizer"]}})
+    config["paths"]["transformer"] = tiny_bert(tmp_path / "bert", [d.text for d in chinese_docs(probe)], width=48)
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True)
+    examples = gold_examples(chinese_docs(nlp))
+    nlp.initialize(lambda: examples)
+    assert nlp.get_pipe("relation_extractor").model.attrs["tok2vec_width"] == 48
+    assert set(nlp.get_pipe("ner").labels) == {"PER", "LOC"}
+    before = model_weights(nlp.get_pipe("transformer").model)
+    losses = _train(nlp, examples, steps=3, optimizer=Adam(1e-3))
+    assert losses["ner"] > 0 and losses["relation_extractor"] > 0
+    assert _changed(before, nlp.get_pipe("transformer").model) > 0  # both listeners' gradients arrive
+
+
 def test_frozen_transformer_annotates_and_keeps_its_weights(tmp_path):
     """The frozen-encoder mode (training/callbacks.py): `spacy train` with the transformer frozen and
     annotating trains the relation model on its output; the saved transformer equals the pretrained one."""

@@ -143,7 +143,7 @@ SCHEDULED = [p for p in CONFIGS if _schedule_config(p)]
 
 
 def test_the_configs_with_a_schedule_are_the_transformer_ones():
-    assert [p.name for p in SCHEDULED] == ["en_e2e_trf.cfg", "en_trf.cfg", "zh_trf.cfg"]
+    assert [p.name for p in SCHEDULED] == ["en_e2e_trf.cfg", "en_trf.cfg", "zh_e2e_trf.cfg", "zh_trf.cfg"]
 
 
 @pytest.mark.parametrize("path", SCHEDULED, ids=lambda p: p.name)
