@@ -29,6 +29,20 @@ what its freshly initialised heads (``ner``, ``relation_extractor``) need. A lis
     scales = {"transformer": 0.05}    # the transformer trains at 5e-5
 
 A scaled component's weight decay (Adam's ``L2``) is scaled with its rate.
+
+``spacy-bio-rel.freeze_weights.v1`` (``[initialize.after_init]``) keeps some torch weights of a
+component fixed while the rest of it trains: each named component's parameters whose names start
+with one of the given prefixes get no gradient, so neither backpropagation nor the optimizer touches
+them. A multilingual encoder's word-piece embeddings are the case it is for: in multilingual-e5-small
+(250,002 pieces x 384) they are 96 M of its 118 M weights, a corpus uses a few thousand of the rows,
+and on a CPU Adam's update of that matrix takes longer than the rest of a training step:
+
+    [initialize.after_init]
+    @callbacks = "spacy-bio-rel.freeze_weights.v1"
+    weights = {"transformer": ["embeddings.word_embeddings"]}
+
+The setting holds for the training run; a saved pipeline keeps its weights and trains them all when
+it is trained again without the callback.
 """
 
 import math
@@ -119,3 +133,51 @@ def _scale_updates(name: str, pipe, scale: float) -> None:
             f"scaled: its class does not let its updates be wrapped. Give its rate as "
             f"[training.optimizer] learn_rate and scale the other components instead."
         ) from None
+
+
+@registry.callbacks("spacy-bio-rel.freeze_weights.v1")
+def freeze_weights(weights: Dict[str, List[str]]) -> Callable[[Language], Language]:
+    """Keep the torch parameters of each named component whose names start with a listed prefix fixed."""
+    for name, prefixes in weights.items():
+        if isinstance(prefixes, str) or not prefixes or not all(isinstance(p, str) and p for p in prefixes):
+            raise ValueError(
+                f"[initialize.after_init] weights: {name!r} takes a list of parameter-name prefixes, not {prefixes!r}"
+            )
+
+    def after_init(nlp: Language) -> Language:
+        for name, prefixes in weights.items():
+            if name not in nlp.component_names:
+                raise ValueError(
+                    f"[initialize.after_init] weights: {name!r} is not a component of the pipeline "
+                    f"(components: {nlp.component_names})"
+                )
+            params = _torch_parameters(nlp.get_pipe(name))
+            if not params:
+                raise ValueError(f"[initialize.after_init] weights: {name!r} has no torch weights to freeze")
+            for prefix in prefixes:
+                matched = [p for key, p in params if key == prefix or key.startswith(prefix + ".")]
+                if not matched:
+                    tops = sorted({key.split(".")[0] for key, _ in params})
+                    raise ValueError(
+                        f"[initialize.after_init] weights: no parameter of {name!r} is named {prefix!r} or "
+                        f"starts with '{prefix}.' (its parameters start with: {tops})"
+                    )
+                for param in matched:
+                    param.requires_grad_(False)
+        return nlp
+
+    return after_init
+
+
+def _torch_parameters(pipe) -> List[Any]:
+    """(name, parameter) of every torch module wrapped in ``pipe``'s model, names as torch gives them."""
+    model = getattr(pipe, "model", None)
+    found: List[Any] = []
+    if model is None or not hasattr(model, "walk"):
+        return found
+    for node in model.walk():
+        for shim in node.shims:
+            module = getattr(shim, "_model", None)
+            if hasattr(module, "named_parameters"):
+                found.extend(module.named_parameters())
+    return found
