@@ -295,7 +295,9 @@ def test_zh_e2e_trf_trains_ner_relations_and_encoder_with_a_local_transformer_fo
 
     config = load_config(Path(__file__).parents[2] / "configs" / "zh_e2e_trf.cfg")
     probe = spacy.blank("zh", config={"nlp": {"tokenizer": config["nlp"]["tokenizer"]}})
-    config["paths"]["transformer"] = tiny_bert(tmp_path / "bert", [d.text for d in chinese_docs(probe)], width=48)
+    config["paths"]["transformer"] = tiny_bert(
+        tmp_path / "bert", [d.text for d in chinese_docs(probe)], width=48
+    )
     nlp = spacy.util.load_model_from_config(config, auto_fill=True)
     examples = gold_examples(chinese_docs(nlp))
     nlp.initialize(lambda: examples)

@@ -7,7 +7,7 @@ from conftest import planted_docs
 from spacy.training import Example
 from spacy.util import load_config, load_model_from_config, registry
 from thinc.api import Adam
-from util import model_weights, one_sentence_examples, tiny_bert
+from util import chinese_docs, gold_examples, model_weights, one_sentence_examples, tiny_bert
 
 from spacy_bio_rel.training.callbacks import learn_rate_scales
 from spacy_bio_rel.training.optimizers import ScaledOptimizer
@@ -116,3 +116,55 @@ def test_en_e2e_trf_trains_its_transformer_at_a_twentieth_of_the_heads_rate(tmp_
     nlp.update(examples, sgd=optimizer)
     # Adam's first step moves every weight with a gradient by about its rate
     assert _largest_step(trf, trf_before) / ner_step == pytest.approx(0.05, rel=0.1)
+
+
+def _zh_trf_pipeline(tmp_path, after_init):
+    config = load_config(Path(__file__).parents[2] / "configs" / "zh_trf.cfg")
+    config["initialize"]["after_init"] = after_init
+    probe = spacy.blank("zh", config={"nlp": {"tokenizer": config["nlp"]["tokenizer"]}})
+    docs = chinese_docs(probe)
+    config["paths"]["transformer"] = tiny_bert(tmp_path / "bert", [d.text for d in docs])
+    nlp = load_model_from_config(config, auto_fill=True)
+    examples = gold_examples(chinese_docs(nlp))
+    return nlp, examples
+
+
+def _by_torch_name(model):
+    return {name: w for (_, name), w in model_weights(model).items()}
+
+
+def test_zh_trf_keeps_the_word_piece_embeddings_and_trains_the_rest_of_the_encoder(tmp_path):
+    pytest.importorskip("spacy_transformers", reason="the transformers extra is not installed")
+    config = load_config(Path(__file__).parents[2] / "configs" / "zh_trf.cfg")
+    nlp, examples = _zh_trf_pipeline(tmp_path, config["initialize"]["after_init"])
+    nlp.initialize(lambda: examples)
+    trf = nlp.get_pipe("transformer").model
+    before = _by_torch_name(trf)
+    optimizer = Adam(1e-3)
+    for i in range(3):
+        nlp.update(examples[8 * i : 8 * i + 8], sgd=optimizer)
+    after = _by_torch_name(trf)
+    frozen = [k for k in before if k.startswith("embeddings.word_embeddings.")]
+    assert frozen == ["embeddings.word_embeddings.weight"]
+    assert all(numpy.array_equal(before[k], after[k]) for k in frozen)
+    moved = [k for k in before if not numpy.array_equal(before[k], after[k])]
+    assert "embeddings.position_embeddings.weight" in moved and any(k.startswith("encoder.") for k in moved)
+
+
+def test_freeze_weights_errors_name_the_component_and_the_parameters(tmp_path):
+    pytest.importorskip("spacy_transformers", reason="the transformers extra is not installed")
+    from spacy_bio_rel.training.callbacks import freeze_weights
+
+    with pytest.raises(ValueError, match="'transformer' takes a list of parameter-name prefixes"):
+        freeze_weights({"transformer": "embeddings"})
+    nlp, examples = _zh_trf_pipeline(tmp_path, None)
+    nlp.initialize(lambda: examples)
+    with pytest.raises(ValueError, match="'tok2vec' is not a component of the pipeline"):
+        freeze_weights({"tok2vec": ["embeddings"]})(nlp)
+    with pytest.raises(
+        ValueError, match="no parameter of 'transformer' is named 'embedding'.*start with: \\['embeddings'"
+    ):
+        freeze_weights({"transformer": ["embedding"]})(nlp)
+    textcat, _ = _textcat_pipeline()
+    with pytest.raises(ValueError, match="'textcat' has no torch weights to freeze"):
+        freeze_weights({"textcat": ["W"]})(textcat)
