@@ -18,7 +18,8 @@ from typing import Any, List
 
 import torch
 from spacy.language import Language
-from thinc.api import Model
+
+from .torch_modules import wrapped_modules
 
 
 def transformer_modules(nlp: Language) -> List[torch.nn.Module]:
@@ -29,14 +30,9 @@ def transformer_modules(nlp: Language) -> List[torch.nn.Module]:
         return []
     found: List[torch.nn.Module] = []
     for _, pipe in nlp.pipeline:
-        model = getattr(pipe, "model", None)
-        if not isinstance(model, Model):
-            continue
-        for node in model.walk():
-            for shim in node.shims:
-                module = getattr(shim, "_model", None)
-                if isinstance(module, PreTrainedModel) and all(module is not m for m in found):
-                    found.append(module)
+        for module in wrapped_modules(getattr(pipe, "model", None)):
+            if isinstance(module, PreTrainedModel) and all(module is not m for m in found):
+                found.append(module)
     return found
 
 

@@ -52,6 +52,7 @@ from typing import Any, Callable, Dict, List
 from spacy.language import Language
 from spacy.util import registry
 
+from ..ml.torch_modules import wrapped_modules
 from .optimizers import ScaledOptimizer
 
 
@@ -171,13 +172,6 @@ def freeze_weights(weights: Dict[str, List[str]]) -> Callable[[Language], Langua
 
 def _torch_parameters(pipe) -> List[Any]:
     """(name, parameter) of every torch module wrapped in ``pipe``'s model, names as torch gives them."""
-    model = getattr(pipe, "model", None)
-    found: List[Any] = []
-    if model is None or not hasattr(model, "walk"):
-        return found
-    for node in model.walk():
-        for shim in node.shims:
-            module = getattr(shim, "_model", None)
-            if hasattr(module, "named_parameters"):
-                found.extend(module.named_parameters())
-    return found
+    return [
+        item for module in wrapped_modules(getattr(pipe, "model", None)) for item in module.named_parameters()
+    ]
