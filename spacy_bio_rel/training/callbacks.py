@@ -60,12 +60,7 @@ from .optimizers import ScaledOptimizer
 def initialize_components(components: List[str]) -> Callable[[Language], Language]:
     def after_init(nlp: Language) -> Language:
         for name in components:
-            if name not in nlp.component_names:
-                raise ValueError(
-                    f"[initialize.after_init] components: {name!r} is not a component of the pipeline "
-                    f"(components: {nlp.component_names})"
-                )
-            pipe = nlp.get_pipe(name)
+            pipe = _component(nlp, "[initialize.after_init] components", name)
             pipe.initialize(lambda: [], nlp=nlp)
             _size_listeners(nlp, pipe)
         for _, pipe in nlp.pipeline:  # models that read their encoder's width at initialize
@@ -106,12 +101,7 @@ def learn_rate_scales(scales: Dict[str, float]) -> Callable[[Language, Dict[str,
 
     def before_update(nlp: Language, info: Dict[str, Any]) -> None:
         for name, scale in scales.items():
-            if name not in nlp.component_names:
-                raise ValueError(
-                    f"[training.before_update] scales: {name!r} is not a component of the pipeline "
-                    f"(components: {nlp.component_names})"
-                )
-            pipe = nlp.get_pipe(name)
+            pipe = _component(nlp, "[training.before_update] scales", name)
             if pipe in scaled:
                 continue
             _scale_updates(name, pipe, float(scale))
@@ -147,12 +137,7 @@ def freeze_weights(weights: Dict[str, List[str]]) -> Callable[[Language], Langua
 
     def after_init(nlp: Language) -> Language:
         for name, prefixes in weights.items():
-            if name not in nlp.component_names:
-                raise ValueError(
-                    f"[initialize.after_init] weights: {name!r} is not a component of the pipeline "
-                    f"(components: {nlp.component_names})"
-                )
-            params = _torch_parameters(nlp.get_pipe(name))
+            params = _torch_parameters(_component(nlp, "[initialize.after_init] weights", name))
             if not params:
                 raise ValueError(f"[initialize.after_init] weights: {name!r} has no torch weights to freeze")
             for prefix in prefixes:
@@ -175,3 +160,12 @@ def _torch_parameters(pipe) -> List[Any]:
     return [
         item for module in wrapped_modules(getattr(pipe, "model", None)) for item in module.named_parameters()
     ]
+
+
+def _component(nlp: Language, setting: str, name: str):
+    """The pipe ``name`` of ``nlp``; a name the pipeline lacks is an error naming ``setting``."""
+    if name not in nlp.component_names:
+        raise ValueError(
+            f"{setting}: {name!r} is not a component of the pipeline (components: {nlp.component_names})"
+        )
+    return nlp.get_pipe(name)
