@@ -1,6 +1,10 @@
 """The steps of scripts/gpu_check.sh after the install: train, compare, evaluate, predict on one device.
 
-    python scripts/gpu_check.py --gpu-id 0 --train TRAIN(.json|.spacy) --dev DEV(.json|.spacy) --out DIR
+    python scripts/gpu_check.py --gpu-id 0 [--train TRAIN --dev DEV] [--zh-train ZH --zh-dev ZH_DEV] --out DIR
+
+TRAIN and DEV are CoNLL04 (SpERT .json or .spacy), ZH and ZH_DEV SanWen (a brat folder or .spacy);
+the defaults are .gpu_data/*.spacy (from scripts/gpu_wheels.sh --data) when present, else the test
+fixtures. --max-steps caps every training run (the CPU dry run).
 
 Every step runs even when an earlier one failed (except those that need its
 output); each one's figures or error go into DIR/gpu_check.json. The exit
@@ -21,6 +25,24 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "configs" / "en_wordwise.cfg"
+ZH_CONFIG = REPO / "configs" / "zh_charwise.cfg"
+TRF_CONFIG = REPO / "configs" / "en_trf.cfg"
+DATA = REPO / ".gpu_data"
+FIXTURES = REPO / "tests" / "fixtures"
+# spaCy's or this package's CLI in a child process that writes torch's peak GPU memory at exit (with
+# gpu_allocator = "pytorch", thinc's cupy arrays are allocated by torch too)
+PEAK_RUNNER = """
+import atexit, os, runpy, sys
+def report():
+    import torch
+    if torch.cuda.is_available():
+        with open(os.environ["GPU_CHECK_PEAK"], "w") as f:
+            f.write(str(torch.cuda.max_memory_allocated()))
+atexit.register(report)
+module = sys.argv.pop(1)
+sys.argv[0] = module
+runpy.run_module(module, run_name="__main__", alter_sys=True)
+"""
 TOLERANCE = 1e-4  # fast and reference paths: |a - b| <= TOLERANCE * (1 + |b|)
 
 
@@ -28,20 +50,75 @@ def log(*parts):
     print("[gpu_check]", *parts, flush=True)
 
 
-def run(cmd, **kw):
-    """A subprocess, its output passed through; seconds it took."""
-    log("$", " ".join(str(c) for c in cmd))
+def run(cmd, shown=None, **kw):
+    """A subprocess, its output passed through; seconds it took. `shown` is logged in its place."""
+    log("$", " ".join(str(c) for c in (shown or cmd)))
     t0 = time.perf_counter()
     subprocess.run([str(c) for c in cmd], check=True, **kw)
     return time.perf_counter() - t0
 
 
-def to_docbin(path: Path, name: str, work: Path) -> Path:
-    """A .spacy file as it is; a SpERT-style CoNLL04 .json converted with the project's converter."""
+def run_cli(module, args, work):
+    """`python -m module args` in a child process: (seconds, peak GPU memory in MiB or None)."""
+    peak_file = work / "peak.txt"
+    peak_file.unlink(missing_ok=True)
+    env = {**os.environ, "GPU_CHECK_PEAK": str(peak_file)}
+    shown = [sys.executable, "-m", module, *args]
+    seconds = run([sys.executable, "-c", PEAK_RUNNER, module, *args], shown=shown, env=env)
+    peak = round(int(peak_file.read_text()) / 2**20, 1) if peak_file.exists() else None
+    return seconds, peak
+
+
+def to_docbin(path: Path, name: str, work: Path, converter: str = "conll04") -> Path:
+    """A .spacy file as it is; a SpERT-style CoNLL04 .json (or a brat folder, converter "brat")
+    converted with the project's converter."""
     if path.suffix == ".spacy":
         return path
-    run([sys.executable, "-m", "spacy_bio_rel", "convert", "conll04", path, work / "data", "--name", name])
+    run([sys.executable, "-m", "spacy_bio_rel", "convert", converter, path, work / "data", "--name", name])
     return work / "data" / f"{name}.spacy"
+
+
+def default_data(name: str, fallback: Path) -> Path:
+    path = DATA / f"{name}.spacy"
+    return path if path.exists() else fallback
+
+
+def count_sentences(path) -> int:
+    import spacy
+    from spacy.tokens import DocBin
+
+    docs = DocBin().from_disk(path).get_docs(spacy.blank("xx").vocab)
+    return sum(len(list(doc.sents)) if doc.has_annotation("SENT_START") else 1 for doc in docs)
+
+
+def random_bert(path: Path, train_path, width: int = 256, layers: int = 4) -> str:
+    """A randomly initialised BERT (`width` wide, `layers` layers, 4 heads) whose word-piece vocabulary
+    is the words of the train Docs and their characters: full transformer weights do not travel."""
+    from collections import Counter
+
+    import spacy
+    import transformers
+    from spacy.tokens import DocBin
+
+    docs = DocBin().from_disk(train_path).get_docs(spacy.blank("xx").vocab)
+    words = Counter(t.lower_ for doc in docs for t in doc if not t.is_space)
+    chars = sorted({c for w in words for c in w})
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + chars + [f"##{c}" for c in chars]
+    vocab += sorted(w for w, n in words.items() if len(w) > 1 and n >= 2)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    transformers.BertTokenizerFast(vocab_file=str(path / "vocab.txt")).save_pretrained(str(path))
+    config = transformers.BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=width,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        intermediate_size=4 * width,
+        max_position_embeddings=512,
+    )
+    transformers.set_seed(0)
+    transformers.BertModel(config).save_pretrained(str(path))
+    return str(path)
 
 
 def device_info(gpu_id):
@@ -183,15 +260,86 @@ def evaluate_check(gpu_id, model, dev):
     return {**{k: scores[k] for k in keep}, "seconds": round(time.perf_counter() - t0, 3)}
 
 
+def train_run(config, data, model, epochs, work, gpu, max_steps=None, overrides=()):
+    """`spacy train config` for `epochs` epochs (at most `max_steps` steps): seconds per epoch,
+    sentences/s, peak GPU memory and the dev score of model-best."""
+    import spacy
+    from spacy.cli._util import parse_config_overrides
+
+    import spacy_bio_rel  # noqa: F401
+    from spacy_bio_rel.training.schedules import steps_per_epoch
+
+    overrides = [str(o) for o in overrides]
+    cfg = spacy.util.load_config(
+        config, overrides={**parse_config_overrides(list(overrides)), "paths.train": data["train"]}
+    ).interpolate()
+    epoch = steps_per_epoch(spacy.blank(cfg["nlp"]["lang"]), cfg)
+    steps = epochs * epoch if not max_steps else min(epochs * epoch, max_steps)
+    args = [config, "--output", model, "--paths.train", data["train"], "--paths.dev", data["dev"]]
+    args += ["--training.max_steps", steps, "--training.max_epochs", epochs]
+    args += ["--training.eval_frequency", max(1, steps // 2)]
+    seconds, peak = run_cli("spacy", ["train", *args, *overrides, *gpu], work)
+    best = model / ("model-best" if (model / "model-best").exists() else "model-last")
+    meta = json.loads((best / "meta.json").read_text())
+    sentences = count_sentences(data["train"])
+    return {
+        "config": Path(config).name,
+        "steps": steps,
+        "steps_per_epoch": epoch,
+        "seconds": round(seconds, 2),
+        "seconds_per_epoch": round(seconds * epoch / steps, 2),
+        "train_sentences_per_s": round(sentences * steps / epoch / seconds, 1),
+        "peak_gpu_memory_mb": peak,
+        "dev": {k: v for k, v in meta["performance"].items() if k.startswith("rel_micro")},
+    }
+
+
+def predict_run(model, dev, work, gpu):
+    """`predict MODEL DEV` (startup included): sentences/s and peak GPU memory."""
+    out = work / f"{model.parent.name}.jsonl"
+    seconds, peak = run_cli("spacy_bio_rel", ["predict", model, dev, out, *gpu], work)
+    n = sum(1 for _ in out.open(encoding="utf-8"))
+    sentences = count_sentences(dev)
+    return {
+        "docs": n,
+        "sentences": sentences,
+        "seconds": round(seconds, 2),
+        "sentences_per_s_with_startup": round(sentences / seconds, 1),
+        "peak_gpu_memory_mb": peak,
+    }
+
+
+def positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: must be at least 1")
+    return value
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gpu-id", type=int, default=0, help="-1: the same steps on the CPU")
-    ap.add_argument("--train", type=Path, default=REPO / "tests" / "fixtures" / "conll04" / "small.json")
-    ap.add_argument("--dev", type=Path, default=None, help="default: the train file")
+    ap.add_argument(
+        "--train", type=Path, default=default_data("conll04_train", FIXTURES / "conll04" / "small.json")
+    )
+    ap.add_argument(
+        "--dev", type=Path, default=None, help="default: .gpu_data/conll04_dev.spacy, else the train file"
+    )
+    ap.add_argument("--zh-train", type=Path, default=default_data("sanwen_train", FIXTURES / "brat"))
+    ap.add_argument(
+        "--zh-dev", type=Path, default=None, help="default: .gpu_data/sanwen_dev.spacy, else the zh train"
+    )
     ap.add_argument("--out", type=Path, default=Path(os.environ.get("OUT") or "gpu_check_out"))
-    ap.add_argument("--train-steps", type=int, default=100, help="spacy train --training.max_steps")
+    ap.add_argument("--en-epochs", type=positive, default=2, help="en_wordwise.cfg epochs")
+    ap.add_argument("--zh-epochs", type=positive, default=1, help="zh_charwise.cfg epochs")
+    ap.add_argument("--trf-epochs", type=positive, default=1, help="en_trf.cfg epochs (a random BERT)")
+    ap.add_argument("--max-steps", type=int, default=0, help="cap on every training run's steps (0: none)")
     ap.add_argument("--network-steps", type=int, default=30, help="Python API training steps")
     args = ap.parse_args()
+    if args.dev is None:
+        args.dev = default_data("conll04_dev", args.train)
+    if args.zh_dev is None:
+        args.zh_dev = default_data("sanwen_dev", args.zh_train)
     args.out.mkdir(parents=True, exist_ok=True)
     summary = {"gpu_id": args.gpu_id, "steps": {}, "failed": []}
     work = Path(tempfile.mkdtemp(prefix="gpu_check_"))
@@ -220,56 +368,64 @@ def main():
         "convert",
         lambda: {
             "train": str(to_docbin(args.train, "train", work)),
-            "dev": str(to_docbin(args.dev or args.train, "dev", work)),
+            "dev": str(to_docbin(args.dev, "dev", work)),
+            "zh_train": str(to_docbin(args.zh_train, "zh_train", work, "brat")),
+            "zh_dev": str(to_docbin(args.zh_dev, "zh_dev", work, "brat")),
         },
     )
     if data:
-        model = work / "wordwise"
-
-        def spacy_train():
-            import spacy
-
-            import spacy_bio_rel  # noqa: F401
-            from spacy_bio_rel.training.schedules import steps_per_epoch
-
-            config = spacy.util.load_config(CONFIG, overrides={"paths.train": data["train"]}).interpolate()
-            epoch = steps_per_epoch(spacy.blank("en"), config)
-            seconds = run(
-                [sys.executable, "-m", "spacy", "train", CONFIG, "--output", model]
-                + ["--paths.train", data["train"], "--paths.dev", data["dev"]]
-                + ["--training.max_steps", args.train_steps, "--training.max_epochs", 0]
-                + ["--training.eval_frequency", max(1, args.train_steps // 2)]
-                + gpu
-            )
-            meta = json.loads((model / "model-best" / "meta.json").read_text())
-            return {
-                "config": CONFIG.name,
-                "max_steps": args.train_steps,
-                "steps_per_epoch": epoch,
-                "seconds": round(seconds, 2),
-                "seconds_per_epoch": round(seconds * epoch / (args.train_steps + 1), 2),
-                "rel_micro_f": meta["performance"].get("rel_micro_f"),
-            }
-
-        trained = step("spacy_train", spacy_train)
+        en = {"train": data["train"], "dev": data["dev"]}
+        wordwise = work / "wordwise"
+        trained = step(
+            "train_en_wordwise",
+            lambda: train_run(CONFIG, en, wordwise, args.en_epochs, work, gpu, args.max_steps),
+        )
         step("network", lambda: network_check(args.gpu_id, data["train"], args.network_steps))
         if trained:
-            step("evaluate", lambda: evaluate_check(args.gpu_id, model / "model-best", data["dev"]))
+            step("evaluate", lambda: evaluate_check(args.gpu_id, wordwise / "model-best", data["dev"]))
+            step("predict_en_wordwise", lambda: predict_run(wordwise / "model-best", data["dev"], work, gpu))
+        zh = {"train": data["zh_train"], "dev": data["zh_dev"]}
+        step(
+            "train_zh_charwise",
+            lambda: train_run(ZH_CONFIG, zh, work / "charwise", args.zh_epochs, work, gpu, args.max_steps),
+        )
+        bert = step("random_bert", lambda: {"path": random_bert(work / "bert", data["train"])})
+        if bert:
+            trf = work / "trf"
 
-            def predict():
-                out = work / "predicted.jsonl"
-                seconds = run(
-                    [sys.executable, "-m", "spacy_bio_rel", "predict", model / "model-best", data["dev"], out]
-                    + gpu
+            def train_trf():
+                import spacy
+
+                import spacy_bio_rel  # noqa: F401
+                from spacy_bio_rel.training.schedules import steps_per_epoch
+
+                cfg = spacy.util.load_config(
+                    TRF_CONFIG, overrides={"paths.train": data["train"], "paths.transformer": bert["path"]}
+                ).interpolate()
+                epoch = steps_per_epoch(spacy.blank("en"), cfg)
+                steps = args.trf_epochs * epoch
+                steps = min(steps, args.max_steps) if args.max_steps else steps
+                # the schedule ends with the run (max_steps follows total_steps in en_trf.cfg)
+                return train_run(
+                    TRF_CONFIG,
+                    en,
+                    trf,
+                    args.trf_epochs,
+                    work,
+                    gpu,
+                    args.max_steps,
+                    [
+                        "--paths.transformer",
+                        bert["path"],
+                        "--training.optimizer.learn_rate.total_steps",
+                        str(steps),
+                        "--training.optimizer.learn_rate.warmup_steps",
+                        str(max(1, steps // 10)),
+                    ],
                 )
-                n = sum(1 for _ in out.open(encoding="utf-8"))
-                return {
-                    "docs": n,
-                    "seconds": round(seconds, 2),
-                    "docs_per_s_with_startup": round(n / seconds, 1),
-                }
 
-            step("predict", predict)
+            if step("train_en_trf", train_trf):
+                step("predict_en_trf", lambda: predict_run(trf / "model-best", data["dev"], work, gpu))
     shutil.rmtree(work, ignore_errors=True)
     (args.out / "gpu_check.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     log("summary:", args.out / "gpu_check.json", "failed:", summary["failed"] or "none")
