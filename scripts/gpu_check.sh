@@ -29,7 +29,7 @@
 #
 # The wheels: the GPU machine has Python 3.12 with torch, CUDA 13 and cupy-cuda13x, but no spaCy and
 # no network, and at most 64 MiB travels with a run. scripts/gpu_wheels.sh downloads spaCy, thinc,
-# spacy-transformers and their needs for it into .whl/ (git-ignored) and slims them to about 31 MiB
+# spacy-transformers and their needs for it into .whl/ (git-ignored) and slims them to about 30 MiB
 # (its header says how). On the device tool: carry [".whl", ".gpu_data"], command
 # `scripts/gpu_check.sh`, timeout_s 540.
 set -uo pipefail

@@ -7,14 +7,14 @@
 # and fsspec, but no spaCy; its transformers (5.x), tokenizers and huggingface-hub are newer than
 # spacy-transformers 1.4 accepts. So .whl/ holds, for CPython 3.12 on manylinux x86-64, spaCy, thinc and
 # what they need beyond that, and spacy-transformers with transformers 4.53.2, tokenizers 0.21 and
-# huggingface-hub 0.36. At most 64 MiB travels with a run; as downloaded these are about 69 MiB, so
+# huggingface-hub 0.36. At most 64 MiB travels with a run; as downloaded these are about 72 MiB, so
 # scripts/slim_wheel.py rewrites them: the debug sections of their shared libraries go (spaCy's wheel
 # drops from 34 to 6 MiB), and so do spaCy's tests, its languages other than en, zh, xx and the four
 # whose tokenizers it registers at start (ja, ko, th, vi), and
 # transformers' models other than BERT (whose configurations stay, as its auto classes read them).
 # No cupy: cupy-cuda12x alone is larger than the limit, and the machine's cupy-cuda13x matches its CUDA.
 #
-#     scripts/gpu_wheels.sh                              # .whl/, about 31 MiB
+#     scripts/gpu_wheels.sh                              # .whl/, about 30 MiB
 #     scripts/gpu_wheels.sh --data ../shared/datasets    # and .gpu_data/: CoNLL04 and SanWen, about 10 MiB
 #
 # Then on the device tool: carry [".whl", ".gpu_data"], command `scripts/gpu_check.sh`, timeout_s 540.
