@@ -1,5 +1,6 @@
 """Shared fixtures: tiny hand-made Docs with entities and gold relations."""
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,15 @@ import spacy_bio_rel  # noqa: F401  (registers Doc._.relations)
 from spacy_bio_rel import set_relations
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def load_script(name):
+    """scripts/NAME.py imported as a module (the scripts are not a package)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 # a tiny network for tests that train through the config (``--set`` overrides of configs/en_wordwise.cfg)
 TINY_MODEL_OVERRIDES = {

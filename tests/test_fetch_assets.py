@@ -1,19 +1,15 @@
 """scripts/fetch_assets.py: the SHARED_DATASETS override and the offline message."""
 
-import importlib.util
 import urllib.error
 import urllib.request
 
 import pytest
-from conftest import REPO
+from conftest import load_script
 
 
 @pytest.fixture
 def fetch():
-    spec = importlib.util.spec_from_file_location("fetch_assets", REPO / "scripts" / "fetch_assets.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("fetch_assets")
 
 
 def offline(*args, **kwargs):

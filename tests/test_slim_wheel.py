@@ -2,7 +2,6 @@
 
 import base64
 import hashlib
-import importlib.util
 import shutil
 import subprocess
 import sys
@@ -11,17 +10,14 @@ from pathlib import Path
 
 import pytest
 import spacy
-from conftest import REPO
+from conftest import load_script
 
 DIST = "toy-1.0.dist-info"
 
 
 @pytest.fixture
 def slim_wheel():
-    spec = importlib.util.spec_from_file_location("slim_wheel", REPO / "scripts" / "slim_wheel.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("slim_wheel")
 
 
 def make_wheel(path, files):
