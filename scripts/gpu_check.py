@@ -260,9 +260,10 @@ def evaluate_check(gpu_id, model, dev):
     return {**{k: scores[k] for k in keep}, "seconds": round(time.perf_counter() - t0, 3)}
 
 
-def train_run(config, data, model, epochs, work, gpu, max_steps=None, overrides=()):
+def train_run(config, data, model, epochs, work, gpu, max_steps=None, overrides=(), fit_schedule=False):
     """`spacy train config` for `epochs` epochs (at most `max_steps` steps): seconds per epoch,
-    sentences/s, peak GPU memory and the dev score of model-best."""
+    sentences/s, peak GPU memory and the dev score of model-best. `fit_schedule`: the learning-rate
+    schedule (`warmup_linear`) ends with the run, a tenth of it warm-up."""
     import spacy
     from spacy.cli._util import parse_config_overrides
 
@@ -278,6 +279,9 @@ def train_run(config, data, model, epochs, work, gpu, max_steps=None, overrides=
     args = [config, "--output", model, "--paths.train", data["train"], "--paths.dev", data["dev"]]
     args += ["--training.max_steps", steps, "--training.max_epochs", epochs]
     args += ["--training.eval_frequency", max(1, steps // 2)]
+    if fit_schedule:
+        args += ["--training.optimizer.learn_rate.total_steps", steps]
+        args += ["--training.optimizer.learn_rate.warmup_steps", max(1, steps // 10)]
     seconds, peak = run_cli("spacy", ["train", *args, *overrides, *gpu], work)
     best = model / ("model-best" if (model / "model-best").exists() else "model-last")
     meta = json.loads((best / "meta.json").read_text())
@@ -394,18 +398,6 @@ def main():
             trf = work / "trf"
 
             def train_trf():
-                import spacy
-
-                import spacy_bio_rel  # noqa: F401
-                from spacy_bio_rel.training.schedules import steps_per_epoch
-
-                cfg = spacy.util.load_config(
-                    TRF_CONFIG, overrides={"paths.train": data["train"], "paths.transformer": bert["path"]}
-                ).interpolate()
-                epoch = steps_per_epoch(spacy.blank("en"), cfg)
-                steps = args.trf_epochs * epoch
-                steps = min(steps, args.max_steps) if args.max_steps else steps
-                # the schedule ends with the run (max_steps follows total_steps in en_trf.cfg)
                 return train_run(
                     TRF_CONFIG,
                     en,
@@ -414,14 +406,8 @@ def main():
                     work,
                     gpu,
                     args.max_steps,
-                    [
-                        "--paths.transformer",
-                        bert["path"],
-                        "--training.optimizer.learn_rate.total_steps",
-                        str(steps),
-                        "--training.optimizer.learn_rate.warmup_steps",
-                        str(max(1, steps // 10)),
-                    ],
+                    ["--paths.transformer", bert["path"]],
+                    fit_schedule=True,
                 )
 
             if step("train_en_trf", train_trf):
