@@ -12,6 +12,7 @@ status is 1 when any step failed. See gpu_check.sh for what it checks.
 """
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -83,7 +84,9 @@ def default_data(name: str, fallback: Path) -> Path:
     return path if path.exists() else fallback
 
 
-def count_sentences(path) -> int:
+@functools.lru_cache(maxsize=None)
+def count_sentences(path: str) -> int:
+    """Sentences in a DocBin (read once per path: the train and dev files serve several steps)."""
     import spacy
     from spacy.tokens import DocBin
 
@@ -283,9 +286,9 @@ def train_run(config, data, model, epochs, work, gpu, max_steps=None, overrides=
         args += ["--training.optimizer.learn_rate.total_steps", steps]
         args += ["--training.optimizer.learn_rate.warmup_steps", max(1, steps // 10)]
     seconds, peak = run_cli("spacy", ["train", *args, *overrides, *gpu], work)
-    best = model / ("model-best" if (model / "model-best").exists() else "model-last")
-    meta = json.loads((best / "meta.json").read_text())
-    sentences = count_sentences(data["train"])
+    # eval_frequency is at most half the run, so model-best is always written
+    meta = json.loads((model / "model-best" / "meta.json").read_text())
+    sentences = count_sentences(str(data["train"]))
     return {
         "config": Path(config).name,
         "steps": steps,
@@ -303,7 +306,7 @@ def predict_run(model, dev, work, gpu):
     out = work / f"{model.parent.name}.jsonl"
     seconds, peak = run_cli("spacy_bio_rel", ["predict", model, dev, out, *gpu], work)
     n = sum(1 for _ in out.open(encoding="utf-8"))
-    sentences = count_sentences(dev)
+    sentences = count_sentences(str(dev))
     return {
         "docs": n,
         "sentences": sentences,

@@ -2,10 +2,11 @@
 
 scripts/gpu_wheels.sh uses it to fit spaCy and the transformers stack into what travels to a GPU
 machine (64 MiB). --strip removes the debug sections of the wheel's shared libraries: spaCy's wheel
-is 35 MB with them, most of it debug information. A file is dropped when its path in the wheel matches a --drop pattern and no --keep
-pattern (fnmatch: `*` also matches `/`). For example transformers ships about 340 model
-implementations (94 MB unpacked) and imports a model's code only when it is asked for, while its auto
-classes read every model's configuration; so this wheel serves every BERT-architecture encoder:
+is 34 MiB with them, most of it debug information. A file is dropped when its path in the wheel
+matches a --drop pattern and no --keep pattern (fnmatch: `*` also matches `/`). For example
+transformers ships about 340 model implementations (94 MB unpacked) and imports a model's code only
+when it is asked for, while its auto classes read every model's configuration; so this wheel serves
+every BERT-architecture encoder:
 
     python scripts/slim_wheel.py transformers-*.whl --drop 'transformers/models/*/*' \\
         --keep 'transformers/models/auto/*' 'transformers/models/bert/*' '*/__init__.py' \\
