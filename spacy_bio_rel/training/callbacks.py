@@ -14,6 +14,17 @@ without a sourced pipeline:
     @callbacks = "spacy-bio-rel.initialize_components.v1"
     components = ["transformer"]
 
+``spacy-bio-rel.frozen_encoder.v1`` does the same and, with ``cache = true``, computes each
+frozen component's annotations once per distinct Doc and reads them back in the later epochs and
+dev checks (annotation_cache.py): on a CPU the encoder's forward pass is most of an epoch, and it
+repeats exactly in every epoch. Only frozen components can be cached (a training one changes):
+
+    [initialize.after_init]
+    @callbacks = "spacy-bio-rel.frozen_encoder.v1"
+    components = ["transformer"]
+    cache = true
+    max_cache_gb = 8
+
 ``spacy-bio-rel.learn_rate_scales.v1`` (``[training.before_update]``) gives named components a
 learning rate of their own, as a multiple of ``[training.optimizer] learn_rate``. Thinc has one
 optimizer, and so one rate, for the whole pipeline; a pretrained transformer wants a rate far below
@@ -53,6 +64,7 @@ from spacy.language import Language
 from spacy.util import registry
 
 from ..ml.torch_modules import wrapped_modules
+from .annotation_cache import GB, AnnotationCache
 from .optimizers import ScaledOptimizer
 
 
@@ -66,6 +78,37 @@ def initialize_components(components: List[str]) -> Callable[[Language], Languag
         for _, pipe in nlp.pipeline:  # models that read their encoder's width at initialize
             if hasattr(pipe, "size_encoder_channel"):
                 pipe.size_encoder_channel()
+        return nlp
+
+    return after_init
+
+
+@registry.callbacks("spacy-bio-rel.frozen_encoder.v1")
+def frozen_encoder(
+    components: List[str], cache: bool = True, max_cache_gb: float = 8.0
+) -> Callable[[Language], Language]:
+    """Initialise the frozen ``components`` (as ``initialize_components.v1``) and, with ``cache``,
+    reuse their annotations across the run (at most ``max_cache_gb`` of them in memory)."""
+    if isinstance(max_cache_gb, bool) or not isinstance(max_cache_gb, (int, float)) or not max_cache_gb > 0:
+        raise ValueError(
+            f"[initialize.after_init] max_cache_gb must be a positive number of GB, not {max_cache_gb!r}"
+        )
+    initialize = initialize_components(components)
+
+    def after_init(nlp: Language) -> Language:
+        frozen = list(nlp.config.get("training", {}).get("frozen_components", []))
+        for name in components:
+            _component(nlp, "[initialize.after_init] components", name)
+            if cache and name not in frozen:
+                raise ValueError(
+                    f"[initialize.after_init] components: {name!r} is cached, so it must be in "
+                    f"[training] frozen_components (now {frozen}): a component that trains changes its output, "
+                    f"and a cache would serve stale annotations"
+                )
+        initialize(nlp)
+        if cache:
+            for name in components:
+                AnnotationCache(nlp.get_pipe(name), name, max_bytes=int(max_cache_gb * GB)).install()
         return nlp
 
     return after_init
