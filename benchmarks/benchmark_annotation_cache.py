@@ -8,8 +8,8 @@ ratio, and whether the two score reports agree (micro P/R/F1, per-label F1, pred
     python benchmarks/benchmark_annotation_cache.py --train TRAIN.spacy --dev DEV.spacy \\
         --encoder E5_FOLDER --docs 3000 --epochs 3 --output bench_cache.json
 
-``--docs`` takes the first N Docs of ``--train`` (and of ``--dev`` for the dev checks); run it on an
-otherwise idle machine.
+``--docs`` takes the first N Docs of ``--train``, ``--dev-docs`` the first N of ``--dev`` for the
+in-training dev checks; the final scores read all of ``--dev``. Run it on an otherwise idle machine.
 """
 
 import argparse

@@ -102,16 +102,14 @@ class AnnotationCache:
         self._unwrapped = pipe.pipe
         self._log = log if log is not None else _stderr
         self._announced = False
-        self._draws_per_pass = 1 if _is_transformer(pipe) else 0
+        self._replays_draws = _is_transformer(pipe)
 
     def install(self) -> "AnnotationCache":
         self.pipe.pipe = self.pipe_docs
-        self.pipe._annotation_cache = self
         return self
 
     def uninstall(self) -> None:
         self.pipe.__dict__.pop("pipe", None)
-        self.pipe.__dict__.pop("_annotation_cache", None)
         self._store.clear()
 
     def pipe_docs(self, stream: Iterable[Doc], *, batch_size: int = 128, **kwargs) -> Iterator[Doc]:
@@ -119,16 +117,16 @@ class AnnotationCache:
             batch = list(batch)
             keys = [doc_key(doc) for doc in batch]
             missing = [i for i, key in enumerate(keys) if key not in self._store]
-            state = random.getstate()
             if missing:
                 todo: List[Doc] = [batch[i] for i in missing]
+                state = random.getstate()  # the draws of these passes are replayed below, for the batch
                 # one call for the whole batch, as the component would see it without the cache
                 for _ in self._unwrapped(todo, batch_size=len(todo), **kwargs):
                     pass
+                random.setstate(state)
                 self.stats.computed += len(todo)
                 for i in missing:
                     self._keep(keys[i], getattr(batch[i]._, self.attr))
-            random.setstate(state)
             self._replay_draws(batch)
             computed = set(missing)
             for i, (doc, key) in enumerate(zip(batch, keys)):
@@ -149,13 +147,11 @@ class AnnotationCache:
         one forward pass per length group of a batch (``batch_by_length`` over ``max_batch_items``)
         that has a token.
         """
-        max_items = getattr(self.pipe, "cfg", {}).get("max_batch_items") if self._draws_per_pass else None
-        if max_items is None:
+        if not self._replays_draws:
             return
-        for indices in batch_by_length(batch, max_items):
+        for indices in batch_by_length(batch, self.pipe.cfg["max_batch_items"]):
             if any(len(batch[i]) for i in indices):
-                for _ in range(self._draws_per_pass):
-                    random.random()
+                random.random()
 
     def _keep(self, key: bytes, value) -> None:
         if value is None or self.stats.full or key in self._store:

@@ -19,15 +19,20 @@ REPO = Path(__file__).parents[2]
 ZH_TRF = REPO / "configs" / "zh_trf.cfg"
 
 
+def _one_sentence(docs):
+    """``docs``, each marked as one sentence (the transformer reads sentence spans)."""
+    for doc in docs:
+        for t in doc:
+            t.is_sent_start = t.i == 0
+    return docs
+
+
 def _varied_docs(nlp):
     """24 one-sentence Docs with 12 distinct texts of different lengths (so batches pad)."""
     docs = chinese_docs(nlp)
     for i, doc in enumerate(docs[12:]):
         docs[12 + i] = nlp.make_doc(doc.text[: 4 + i % 5])
-    for doc in docs:
-        for t in doc:
-            t.is_sent_start = t.i == 0
-    return docs
+    return _one_sentence(docs)
 
 
 def _pipeline(tmp_path):
@@ -41,11 +46,7 @@ def _pipeline(tmp_path):
 
 
 def _copy(nlp, docs):
-    out = [nlp.make_doc(d.text) for d in docs]
-    for doc in out:
-        for t in doc:
-            t.is_sent_start = t.i == 0
-    return out
+    return _one_sentence([nlp.make_doc(d.text) for d in docs])
 
 
 def _hidden(doc):
