@@ -14,7 +14,7 @@ register_extension()
 
 # importing these registers the factory, architectures, scorers, readers, batcher, optimiser, callback and misc functions
 from spacy_bio_rel import pipeline_component  # noqa: E402,F401
-from spacy_bio_rel.ml import architectures, encoders  # noqa: E402,F401
+from spacy_bio_rel.ml import architectures, concat_tok2vec, encoders  # noqa: E402,F401
 from spacy_bio_rel.predict.render import render, to_displacy  # noqa: E402
 from spacy_bio_rel.scoring import e2e_scorer, scorer  # noqa: E402,F401
 from spacy_bio_rel.training import batchers, callbacks, optimizers, readers, schedules  # noqa: E402,F401

@@ -234,6 +234,25 @@ def tiny_bert(path, texts, width=32):
     return str(path)
 
 
+def transformer_config(name, get_spans="spacy-transformers.sent_spans.v1"):
+    """The ``transformer`` component's config for the model folder ``name`` (see ``tiny_bert``)."""
+    return {
+        "model": {
+            "@architectures": "spacy-transformers.TransformerModel.v3",
+            "name": name,
+            "get_spans": {"@span_getters": get_spans},
+        }
+    }
+
+
+TRF_LISTENER = {
+    "@architectures": "spacy-transformers.TransformerListener.v1",
+    "grad_factor": 1.0,
+    "upstream": "transformer",
+    "pooling": {"@layers": "reduce_mean.v1"},
+}
+
+
 def one_sentence_examples(docs):
     """Gold-entity Examples of ``docs``, each Doc one sentence (a transformer's ``sent_spans`` needs
     sentence boundaries)."""

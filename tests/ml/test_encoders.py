@@ -6,7 +6,15 @@ import pytest
 import spacy
 from conftest import make_doc, planted_docs
 from thinc.api import Adam
-from util import SMALL_MODEL, gold_examples, model_weights, one_sentence_examples, tiny_bert
+from util import (
+    SMALL_MODEL,
+    TRF_LISTENER,
+    gold_examples,
+    model_weights,
+    one_sentence_examples,
+    tiny_bert,
+    transformer_config,
+)
 
 from spacy_bio_rel import set_relations
 from spacy_bio_rel.ml.encoders import resolve_transformer_name
@@ -177,30 +185,13 @@ def chinese_docs(nlp, n=24):
     return docs
 
 
-TRF_LISTENER = {
-    "@architectures": "spacy-transformers.TransformerListener.v1",
-    "grad_factor": 1.0,
-    "upstream": "transformer",
-    "pooling": {"@layers": "reduce_mean.v1"},
-}
-
-
 def test_transformer_listener_charwise_with_a_tiny_random_bert(tmp_path):
     nlp = spacy.blank(
         "zh", config={"nlp": {"tokenizer": {"@tokenizers": "spacy.zh.ChineseTokenizer", "segmenter": "char"}}}
     )
     docs = chinese_docs(nlp)
     name = tiny_bert(tmp_path / "bert", [d.text for d in docs])
-    nlp.add_pipe(
-        "transformer",
-        config={
-            "model": {
-                "@architectures": "spacy-transformers.TransformerModel.v3",
-                "name": name,
-                "get_spans": {"@span_getters": "spacy-transformers.sent_spans.v1"},
-            }
-        },
-    )
+    nlp.add_pipe("transformer", config=transformer_config(name))
     nlp.add_pipe(
         "relation_extractor",
         config={"model": _model(TRF_LISTENER, 32, granularity="char", lowercase=False, use_words=False)},
@@ -227,9 +218,7 @@ def test_transformer_listener_whose_upstream_did_not_run_is_a_clear_error(tmp_pa
         for t in doc:
             t.is_sent_start = t.i == 0
     name = tiny_bert(tmp_path / "bert", [d.text for d in docs])
-    get_spans = {"@span_getters": "spacy-transformers.doc_spans.v1"}
-    trf = {"@architectures": "spacy-transformers.TransformerModel.v3", "name": name, "get_spans": get_spans}
-    nlp.add_pipe("transformer", config={"model": trf})
+    nlp.add_pipe("transformer", config=transformer_config(name, "spacy-transformers.doc_spans.v1"))
     nlp.add_pipe("relation_extractor", config={"model": _model(TRF_LISTENER, 32)})
     nlp.initialize(lambda: gold_examples(docs))
     words, ents = ["Hana", "works", "for", "Acme", "."], [(0, 1, "PER"), (3, 4, "ORG")]
