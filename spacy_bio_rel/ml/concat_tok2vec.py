@@ -6,10 +6,11 @@
 side by side. The gradient of each block of columns goes back to the model
 that produced it.
 
-Why: an uncased encoder (MiniLM-L6 lowercases its input) cannot see
-capitalisation, the strongest single cue for names. A small hash embedding of
-``SHAPE``, ``PREFIX``, ``SUFFIX`` and ``NORM`` beside it gives the ``ner``
-that cue back at almost no cost (``configs/en_e2e_trf.cfg``).
+The use it was built for: an uncased encoder (MiniLM-L6 lowercases its
+input) cannot see capitalisation, and a small hash embedding of ``SHAPE``,
+``PREFIX``, ``SUFFIX`` and ``NORM`` beside it gives a ``ner`` that cue back.
+On CoNLL04 with MiniLM-L6 it did not raise entity F1 (docs/encoders.md,
+"Tuning the MiniLM end-to-end config", row M), so no shipped config uses it.
 
 Thinc's ``concatenate`` cannot combine these: it adds up the input gradients
 of its layers, and Docs have none (a listener's backprop returns nothing).
