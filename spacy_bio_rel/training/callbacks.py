@@ -25,6 +25,22 @@ repeats exactly in every epoch. Only frozen components can be cached (a training
     cache = true
     max_cache_gb = 8
 
+Both work in ``[initialize.before_init]`` as well, where the frozen encoder is ready before the other
+components initialise. A spaCy ``ner`` (or any parser) that listens to the frozen encoder needs that:
+it reads its listener's width when it initialises, and a frozen component is not initialised by
+spaCy. ``spacy-bio-rel.chain_callbacks.v1`` runs several callbacks in one slot, in order, e.g. with
+the schedule check that the shipped configs keep there:
+
+    [initialize.before_init]
+    @callbacks = "spacy-bio-rel.chain_callbacks.v1"
+
+    [initialize.before_init.*.schedule]
+    @callbacks = "spacy-bio-rel.check_schedule.v1"
+
+    [initialize.before_init.*.encoder]
+    @callbacks = "spacy-bio-rel.frozen_encoder.v1"
+    components = ["transformer"]
+
 ``spacy-bio-rel.learn_rate_scales.v1`` (``[training.before_update]``) gives named components a
 learning rate of their own, as a multiple of ``[training.optimizer] learn_rate``. Thinc has one
 optimizer, and so one rate, for the whole pipeline; a pretrained transformer wants a rate far below
@@ -125,6 +141,23 @@ def _size_listeners(nlp: Language, pipe) -> None:
     width = int(trf.width) if trf is not None else int(doc.tensor.shape[1])
     for listener in listeners:
         listener.set_dim("nO", width)
+
+
+@registry.callbacks("spacy-bio-rel.chain_callbacks.v1")
+def chain_callbacks(*callbacks: Callable[[Language], Any]) -> Callable[[Language], Language]:
+    """One ``[initialize]`` callback slot for several callbacks, run in the order given."""
+    for i, callback in enumerate(callbacks):
+        if not callable(callback):
+            raise ValueError(
+                f"spacy-bio-rel.chain_callbacks.v1: callback {i + 1} is not callable: {callback!r}"
+            )
+
+    def run(nlp: Language) -> Language:
+        for callback in callbacks:
+            callback(nlp)
+        return nlp
+
+    return run
 
 
 @registry.callbacks("spacy-bio-rel.learn_rate_scales.v1")

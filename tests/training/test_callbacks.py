@@ -1,15 +1,27 @@
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy
 import pytest
 import spacy
-from conftest import planted_docs
+from conftest import REPO, planted_docs
 from spacy.training import Example
 from spacy.util import load_config, load_model_from_config, registry
 from thinc.api import Adam
-from util import chinese_docs, gold_examples, model_weights, one_sentence_examples, tiny_bert
+from util import (
+    SMALL,
+    _write,
+    chinese_docs,
+    gold_examples,
+    model_weights,
+    one_sentence_examples,
+    tiny_bert,
+    transformer_config,
+)
 
-from spacy_bio_rel.training.callbacks import learn_rate_scales
+from spacy_bio_rel.training.callbacks import chain_callbacks, learn_rate_scales
 from spacy_bio_rel.training.optimizers import ScaledOptimizer
 
 
@@ -168,3 +180,87 @@ def test_freeze_weights_errors_name_the_component_and_the_parameters(tmp_path):
     textcat, _ = _textcat_pipeline()
     with pytest.raises(ValueError, match="'textcat' has no torch weights to freeze"):
         freeze_weights({"textcat": ["W"]})(textcat)
+
+
+def test_chain_callbacks_run_each_callback_in_order():
+    calls = []
+
+    @registry.callbacks("test.record.v1")
+    def record(tag: str):
+        return lambda nlp: calls.append((tag, nlp))
+
+    config = {
+        "cb": {
+            "@callbacks": "spacy-bio-rel.chain_callbacks.v1",
+            "*": {
+                "first": {"@callbacks": "test.record.v1", "tag": "a"},
+                "second": {"@callbacks": "test.record.v1", "tag": "b"},
+            },
+        }
+    }
+    run = registry.resolve(config)["cb"]
+    nlp = spacy.blank("en")
+    assert run(nlp) is nlp
+    assert calls == [("a", nlp), ("b", nlp)]
+    with pytest.raises(ValueError, match="callback 2 is not callable"):
+        chain_callbacks(lambda nlp: None, "check_schedule")
+
+
+def test_spacy_train_e2e_with_a_ner_on_a_frozen_cached_encoder(tmp_path):
+    """A frozen encoder initialised in [initialize.before_init] (chained with the schedule check) is ready
+    when the ner, which reads its listener's width at initialize, initialises: en_e2e_trf.cfg trains with
+    the transformer frozen, annotating and cached, and its weights stay as they were."""
+    pytest.importorskip("spacy_transformers", reason="the transformers extra is not installed")
+    docs = planted_docs(spacy.blank("en"), 24)
+    for doc in docs:
+        for t in doc:
+            t.is_sent_start = t.i == 0
+    _write(docs[:16], tmp_path / "train.spacy")
+    _write(docs[16:], tmp_path / "dev.spacy")
+    bert = tiny_bert(tmp_path / "bert", [d.text for d in docs])
+    before_init = {
+        "@callbacks": "spacy-bio-rel.chain_callbacks.v1",
+        "*": {
+            "schedule": {"@callbacks": "spacy-bio-rel.check_schedule.v1"},
+            "encoder": {
+                "@callbacks": "spacy-bio-rel.frozen_encoder.v1",
+                "components": ["transformer"],
+                "cache": True,
+            },
+        },
+    }
+    out = tmp_path / "out"
+    cmd = [
+        sys.executable,
+        "-m",
+        "spacy",
+        "train",
+        str(REPO / "configs" / "en_e2e_trf.cfg"),
+        "--output",
+        str(out),
+    ]
+    cmd += ["--paths.train", str(tmp_path / "train.spacy"), "--paths.dev", str(tmp_path / "dev.spacy")]
+    cmd += ["--paths.transformer", bert, "--training.frozen_components", '["transformer"]']
+    cmd += ["--training.annotating_components", '["transformer"]', "--initialize.after_init", "null"]
+    cmd += ["--initialize.before_init", json.dumps(before_init)]
+    cmd += [
+        "--training.optimizer.learn_rate.total_steps",
+        "6",
+        "--training.optimizer.learn_rate.warmup_steps",
+        "1",
+    ]
+    cmd += ["--training.eval_frequency", "3"]
+    res = subprocess.run(cmd + SMALL, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "Frozen components: ['transformer']" in res.stdout
+    assert "Annotation cache of 'transformer'" in res.stdout + res.stderr
+    trained = spacy.load(out / "model-last")
+    fresh = spacy.blank("en")
+    fresh.add_pipe("transformer", config=transformer_config(bert))
+    fresh.initialize()
+    before = _by_torch_name(fresh.get_pipe("transformer").model)
+    after = _by_torch_name(trained.get_pipe("transformer").model)
+    assert before.keys() == after.keys()
+    assert all(numpy.array_equal(before[k], after[k]) for k in before)
+    ner_losses = [line.split()[2] for line in res.stdout.splitlines() if line.strip()[:1].isdigit()]
+    assert any(float(loss) > 0 for loss in ner_losses)  # the ner trained on the frozen encoder's output
