@@ -6,8 +6,10 @@ entities. Raw text in, entities and relations out, deterministically.
 """
 
 import functools
+import sys
 from pathlib import Path
 
+import numpy
 import spacy
 import torch
 from conftest import make_doc, planted_docs
@@ -234,6 +236,34 @@ def tiny_bert(path, texts, width=32):
     return str(path)
 
 
+def spacy_train_command(config, out, data=None):
+    """``python -m spacy train CONFIG --output OUT`` as a subprocess argument list, with
+    ``--paths.train DATA/train.spacy --paths.dev DATA/dev.spacy`` when ``data`` is given."""
+    cmd = [sys.executable, "-m", "spacy", "train", str(config), "--output", str(out)]
+    if data is not None:
+        cmd += [
+            "--paths.train",
+            str(Path(data) / "train.spacy"),
+            "--paths.dev",
+            str(Path(data) / "dev.spacy"),
+        ]
+    return cmd
+
+
+def one_sentence(docs):
+    """``docs`` with each Doc one sentence (a transformer's ``sent_spans`` needs sentence boundaries)."""
+    for doc in docs:
+        for t in doc:
+            t.is_sent_start = t.i == 0
+    return docs
+
+
+def n_changed(before, model):
+    """How many of the weights copied in ``before`` (:func:`model_weights`) ``model`` has changed."""
+    after = model_weights(model)
+    return sum(not numpy.array_equal(before[k], after[k]) for k in before)
+
+
 def transformer_config(name, get_spans="spacy-transformers.sent_spans.v1"):
     """The ``transformer`` component's config for the model folder ``name`` (see ``tiny_bert``)."""
     return {
@@ -258,9 +288,7 @@ def one_sentence_examples(docs):
     sentence boundaries)."""
     examples = gold_examples(docs)
     for eg in examples:
-        for doc in (eg.predicted, eg.reference):
-            for t in doc:
-                t.is_sent_start = t.i == 0
+        one_sentence([eg.predicted, eg.reference])
     return examples
 
 

@@ -11,6 +11,8 @@ from util import (
     TRF_LISTENER,
     gold_examples,
     model_weights,
+    n_changed,
+    one_sentence,
     one_sentence_examples,
     tiny_bert,
     transformer_config,
@@ -33,11 +35,6 @@ HASH_CNN = {
 
 def _model(tok2vec, width, **kw):
     return dict(SMALL_MODEL, tok2vec=tok2vec, tok2vec_width=width, **kw)
-
-
-def _changed(before, model):
-    after = model_weights(model)
-    return sum(not (before[k] == after[k]).all() for k in before)
 
 
 def _train(nlp, examples, steps=4, optimizer=None):
@@ -74,7 +71,7 @@ def test_inline_tok2vec_trains_with_the_relation_model():
     optimizer = nlp.initialize(lambda: examples)
     before = model_weights(pipe.model.get_ref("tok2vec"))
     _train(nlp, examples, optimizer=optimizer)
-    assert _changed(before, pipe.model.get_ref("tok2vec")) > 0  # gradients reached the encoder
+    assert n_changed(before, pipe.model.get_ref("tok2vec")) > 0  # gradients reached the encoder
     doc = nlp(make_doc(nlp, ["Hana", "works", "for", "Acme", "."], [(0, 1, "PER"), (3, 4, "ORG")]))
     assert isinstance(doc._.relations, list)
 
@@ -89,7 +86,7 @@ def test_tok2vec_listener_gets_gradients_from_the_relation_model(tmp_path):
     before = model_weights(nlp.get_pipe("tok2vec").model)
     losses = _train(nlp, examples, optimizer=optimizer)
     assert losses["relation_extractor"] > 0
-    assert _changed(before, nlp.get_pipe("tok2vec").model) > 0  # the tok2vec has no loss of its own
+    assert n_changed(before, nlp.get_pipe("tok2vec").model) > 0  # the tok2vec has no loss of its own
     nlp.to_disk(tmp_path / "p")
     loaded = spacy.load(tmp_path / "p")
     doc = make_doc(loaded, ["Hana", "works", "for", "Acme", "."], [(0, 1, "PER"), (3, 4, "ORG")])
@@ -201,7 +198,7 @@ def test_transformer_listener_charwise_with_a_tiny_random_bert(tmp_path):
     before = model_weights(nlp.get_pipe("transformer").model)
     losses = _train(nlp, examples, steps=3, optimizer=optimizer)
     assert losses["relation_extractor"] > 0
-    assert _changed(before, nlp.get_pipe("transformer").model) > 0  # fine-tuned through the listener
+    assert n_changed(before, nlp.get_pipe("transformer").model) > 0  # fine-tuned through the listener
     doc = nlp.make_doc("李四在深圳工作。")
     doc.ents = [doc.char_span(0, 2, "PER"), doc.char_span(3, 5, "LOC")]
     doc[0].is_sent_start = True
@@ -213,10 +210,7 @@ def test_transformer_listener_charwise_with_a_tiny_random_bert(tmp_path):
 
 def test_transformer_listener_whose_upstream_did_not_run_is_a_clear_error(tmp_path):
     nlp = spacy.blank("en")
-    docs = planted_docs(nlp, 8)
-    for doc in docs:  # sent_spans needs sentence boundaries
-        for t in doc:
-            t.is_sent_start = t.i == 0
+    docs = one_sentence(planted_docs(nlp, 8))
     name = tiny_bert(tmp_path / "bert", [d.text for d in docs])
     nlp.add_pipe("transformer", config=transformer_config(name, "spacy-transformers.doc_spans.v1"))
     nlp.add_pipe("relation_extractor", config={"model": _model(TRF_LISTENER, 32)})
@@ -242,7 +236,7 @@ def test_minilm_config_trains_when_the_package_is_installed(tmp_path):
     # the config's schedule starts at 0 and only steps inside `spacy train`: a constant rate here
     losses = _train(nlp, examples, steps=2, optimizer=Adam(1e-4))
     assert losses["relation_extractor"] > 0
-    assert _changed(before, nlp.get_pipe("transformer").model) > 0
+    assert n_changed(before, nlp.get_pipe("transformer").model) > 0
 
 
 @pytest.mark.parametrize("width", [32, 48])
@@ -265,7 +259,7 @@ def test_zh_trf_config_trains_with_any_local_transformer_folder(tmp_path, width)
     before = model_weights(nlp.get_pipe("transformer").model)
     losses = _train(nlp, examples, steps=2, optimizer=Adam(1e-3))
     assert losses["relation_extractor"] > 0
-    assert _changed(before, nlp.get_pipe("transformer").model) > 0  # gradients reached the encoder
+    assert n_changed(before, nlp.get_pipe("transformer").model) > 0  # gradients reached the encoder
     nlp.to_disk(tmp_path / "p")
     loaded = spacy.load(tmp_path / "p")
     assert loaded.get_pipe("relation_extractor").model.attrs["tok2vec_width"] == width
@@ -295,7 +289,7 @@ def test_zh_e2e_trf_trains_ner_relations_and_encoder_with_a_local_transformer_fo
     before = model_weights(nlp.get_pipe("transformer").model)
     losses = _train(nlp, examples, steps=3, optimizer=Adam(1e-3))
     assert losses["ner"] > 0 and losses["relation_extractor"] > 0
-    assert _changed(before, nlp.get_pipe("transformer").model) > 0  # both listeners' gradients arrive
+    assert n_changed(before, nlp.get_pipe("transformer").model) > 0  # both listeners' gradients arrive
 
 
 def test_frozen_transformer_annotates_and_keeps_its_weights(tmp_path):

@@ -5,7 +5,7 @@ import pytest
 import spacy
 import torch
 from conftest import planted_docs
-from util import gold_examples, tiny_bert
+from util import gold_examples, tiny_bert, transformer_config
 
 from spacy_bio_rel.ml.precision import _as_float32, transformer_modules, use_bfloat16
 
@@ -17,9 +17,7 @@ def trf_pipeline(tmp_path_factory):
     nlp = spacy.blank("en")
     docs = planted_docs(nlp, 8)
     name = tiny_bert(tmp_path_factory.mktemp("bert") / "bert", [d.text for d in docs])
-    get_spans = {"@span_getters": "spacy-transformers.doc_spans.v1"}
-    trf = {"@architectures": "spacy-transformers.TransformerModel.v3", "name": name, "get_spans": get_spans}
-    nlp.add_pipe("transformer", config={"model": trf})
+    nlp.add_pipe("transformer", config=transformer_config(name, "spacy-transformers.doc_spans.v1"))
     nlp.initialize(lambda: gold_examples(docs))
     return nlp
 

@@ -10,7 +10,7 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 from spacy.util import load_config, load_model_from_config
-from util import chinese_docs, model_weights, tiny_bert
+from util import chinese_docs, model_weights, one_sentence, tiny_bert
 
 from spacy_bio_rel.training.annotation_cache import AnnotationCache, doc_key
 from spacy_bio_rel.training.callbacks import frozen_encoder
@@ -19,20 +19,12 @@ REPO = Path(__file__).parents[2]
 ZH_TRF = REPO / "configs" / "zh_trf.cfg"
 
 
-def _one_sentence(docs):
-    """``docs``, each marked as one sentence (the transformer reads sentence spans)."""
-    for doc in docs:
-        for t in doc:
-            t.is_sent_start = t.i == 0
-    return docs
-
-
 def _varied_docs(nlp):
     """24 one-sentence Docs with 12 distinct texts of different lengths (so batches pad)."""
     docs = chinese_docs(nlp)
     for i, doc in enumerate(docs[12:]):
         docs[12 + i] = nlp.make_doc(doc.text[: 4 + i % 5])
-    return _one_sentence(docs)
+    return one_sentence(docs)
 
 
 def _pipeline(tmp_path):
@@ -46,7 +38,7 @@ def _pipeline(tmp_path):
 
 
 def _copy(nlp, docs):
-    return _one_sentence([nlp.make_doc(d.text) for d in docs])
+    return one_sentence([nlp.make_doc(d.text) for d in docs])
 
 
 def _hidden(doc):

@@ -1,6 +1,5 @@
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy
@@ -16,7 +15,9 @@ from util import (
     chinese_docs,
     gold_examples,
     model_weights,
+    one_sentence,
     one_sentence_examples,
+    spacy_train_command,
     tiny_bert,
     transformer_config,
 )
@@ -211,10 +212,7 @@ def test_spacy_train_e2e_with_a_ner_on_a_frozen_cached_encoder(tmp_path):
     when the ner, which reads its listener's width at initialize, initialises: en_e2e_trf.cfg trains with
     the transformer frozen, annotating and cached, and its weights stay as they were."""
     pytest.importorskip("spacy_transformers", reason="the transformers extra is not installed")
-    docs = planted_docs(spacy.blank("en"), 24)
-    for doc in docs:
-        for t in doc:
-            t.is_sent_start = t.i == 0
+    docs = one_sentence(planted_docs(spacy.blank("en"), 24))
     _write(docs[:16], tmp_path / "train.spacy")
     _write(docs[16:], tmp_path / "dev.spacy")
     bert = tiny_bert(tmp_path / "bert", [d.text for d in docs])
@@ -230,16 +228,7 @@ def test_spacy_train_e2e_with_a_ner_on_a_frozen_cached_encoder(tmp_path):
         },
     }
     out = tmp_path / "out"
-    cmd = [
-        sys.executable,
-        "-m",
-        "spacy",
-        "train",
-        str(REPO / "configs" / "en_e2e_trf.cfg"),
-        "--output",
-        str(out),
-    ]
-    cmd += ["--paths.train", str(tmp_path / "train.spacy"), "--paths.dev", str(tmp_path / "dev.spacy")]
+    cmd = spacy_train_command(REPO / "configs" / "en_e2e_trf.cfg", out, tmp_path)
     cmd += ["--paths.transformer", bert, "--training.frozen_components", '["transformer"]']
     cmd += ["--training.annotating_components", '["transformer"]', "--initialize.after_init", "null"]
     cmd += ["--initialize.before_init", json.dumps(before_init)]

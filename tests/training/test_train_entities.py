@@ -3,7 +3,6 @@ ner predicted, or of both."""
 
 import dataclasses
 import subprocess
-import sys
 import warnings
 
 import pytest
@@ -11,7 +10,7 @@ import spacy
 from conftest import REPO, planted_docs
 from spacy.tokens import Span
 from spacy.training import Example
-from util import SMALL, SMALL_MODEL, _write
+from util import SMALL, SMALL_MODEL, _write, spacy_train_command
 
 from spacy_bio_rel.candidates import OTHER, iter_candidates
 from spacy_bio_rel.training.gold import entity_types, gold_labels, relation_index
@@ -170,8 +169,7 @@ def test_spacy_train_e2e_config_on_predicted_entities(tmp_path, mode):
     _write(docs[:16], tmp_path / "train.spacy")
     _write(docs[16:], tmp_path / "dev.spacy")
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "spacy", "train", str(REPO / "configs" / "en_e2e.cfg"), "--output", str(out)]
-    cmd += ["--paths.train", str(tmp_path / "train.spacy"), "--paths.dev", str(tmp_path / "dev.spacy")]
+    cmd = spacy_train_command(REPO / "configs" / "en_e2e.cfg", out, tmp_path)
     cmd += ["--components.relation_extractor.train_entities", mode]
     cmd += ["--training.annotating_components", '["tok2vec","ner"]']
     cmd += ["--components.tok2vec.model.encode.width", "32", "--components.tok2vec.model.encode.depth", "1"]

@@ -8,7 +8,7 @@ import sys
 import pytest
 import spacy
 from conftest import REPO, planted_docs
-from util import SMALL, _write, chinese_docs
+from util import SMALL, _write, chinese_docs, spacy_train_command
 
 
 @pytest.mark.parametrize("lang,config", [("en", "en_wordwise.cfg"), ("zh", "zh_charwise.cfg")])
@@ -18,19 +18,7 @@ def test_spacy_train_with_shipped_config(tmp_path, lang, config):
     _write(docs[:16], tmp_path / "train.spacy")
     _write(docs[16:], tmp_path / "dev.spacy")
     out = tmp_path / "out"
-    cmd = [
-        sys.executable,
-        "-m",
-        "spacy",
-        "train",
-        str(REPO / "configs" / config),
-        "--output",
-        str(out),
-        "--paths.train",
-        str(tmp_path / "train.spacy"),
-        "--paths.dev",
-        str(tmp_path / "dev.spacy"),
-    ] + SMALL
+    cmd = spacy_train_command(REPO / "configs" / config, out, tmp_path) + SMALL
     res = subprocess.run(cmd, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "REL_MICRO_F" in res.stdout
@@ -85,19 +73,7 @@ def test_spacy_train_with_a_shared_tok2vec(tmp_path, lang, config):
     _write(docs[:16], tmp_path / "train.spacy")
     _write(docs[16:], tmp_path / "dev.spacy")
     out = tmp_path / "out"
-    cmd = [
-        sys.executable,
-        "-m",
-        "spacy",
-        "train",
-        str(REPO / "configs" / config),
-        "--output",
-        str(out),
-        "--paths.train",
-        str(tmp_path / "train.spacy"),
-        "--paths.dev",
-        str(tmp_path / "dev.spacy"),
-    ]
+    cmd = spacy_train_command(REPO / "configs" / config, out, tmp_path)
     res = subprocess.run(cmd + SMALL + TINY_TOK2VEC, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-3000:]
     performance = json.loads((out / "model-best" / "meta.json").read_text())["performance"]
@@ -148,23 +124,16 @@ def test_small_data_config_is_en_wordwise_trained_by_steps_with_frequent_dev_che
     _write(docs[:16], tmp_path / "train.spacy")  # 96 ordered pairs: one batch, one step an epoch
     _write(docs[16:], tmp_path / "dev.spacy")
     out = tmp_path / "out"
-    cmd = [
-        sys.executable,
-        "-m",
-        "spacy",
-        "train",
-        str(REPO / "configs" / "en_small.cfg"),
-        "--output",
-        str(out),
-        "--paths.train",
-        str(tmp_path / "train.spacy"),
-        "--paths.dev",
-        str(tmp_path / "dev.spacy"),
-        "--vars.directed",
-        "true",
-        "--training.max_steps",
-        "40",
-    ] + SMALL[:-4]
+    cmd = (
+        spacy_train_command(REPO / "configs" / "en_small.cfg", out, tmp_path)
+        + [
+            "--vars.directed",
+            "true",
+            "--training.max_steps",
+            "40",
+        ]
+        + SMALL[:-4]
+    )
     res = subprocess.run(cmd, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-3000:]
     rows = eval_rows(res.stdout)

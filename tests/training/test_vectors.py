@@ -3,14 +3,13 @@
 
 import json
 import subprocess
-import sys
 
 import numpy
 import pytest
 import spacy
 from conftest import REPO
 from typer.testing import CliRunner
-from util import SMALL, _write, chinese_docs
+from util import SMALL, _write, chinese_docs, spacy_train_command
 
 from spacy_bio_rel.cli.app import app
 from spacy_bio_rel.training.vectors import (
@@ -108,23 +107,16 @@ def test_vectors_command_then_spacy_train_with_zh_vectors_cfg(tmp_path):
     assert again.exit_code == 1 and "--overwrite" in again.output
 
     out = tmp_path / "out"
-    cmd = [
-        sys.executable,
-        "-m",
-        "spacy",
-        "train",
-        str(REPO / "configs" / "zh_vectors.cfg"),
-        "--output",
-        str(out),
-        "--paths.train",
-        str(tmp_path / "train.spacy"),
-        "--paths.dev",
-        str(tmp_path / "dev.spacy"),
-        "--paths.vectors",
-        str(vec),
-        "--vars.vectors_width",
-        "8",
-    ] + SMALL
+    cmd = (
+        spacy_train_command(REPO / "configs" / "zh_vectors.cfg", out, tmp_path)
+        + [
+            "--paths.vectors",
+            str(vec),
+            "--vars.vectors_width",
+            "8",
+        ]
+        + SMALL
+    )
     res = subprocess.run(cmd, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-3000:]
     loaded = spacy.load(out / "model-best")
@@ -175,19 +167,7 @@ def test_zh_vectors_cfg_without_vectors_stops_with_a_clear_error(tmp_path):
     docs = chinese_docs(nlp)
     _write(docs[:16], tmp_path / "train.spacy")
     _write(docs[16:], tmp_path / "dev.spacy")
-    cmd = [
-        sys.executable,
-        "-m",
-        "spacy",
-        "train",
-        str(REPO / "configs" / "zh_vectors.cfg"),
-        "--output",
-        str(tmp_path / "out"),
-        "--paths.train",
-        str(tmp_path / "train.spacy"),
-        "--paths.dev",
-        str(tmp_path / "dev.spacy"),
-    ] + SMALL
+    cmd = spacy_train_command(REPO / "configs" / "zh_vectors.cfg", tmp_path / "out", tmp_path) + SMALL
     res = subprocess.run(cmd, capture_output=True, text=True)
     assert res.returncode != 0
     assert "pass --paths.vectors" in res.stderr and "spacy_bio_rel vectors" in res.stderr
