@@ -106,7 +106,11 @@ def default_model_settings():
     keys += ("hidden_width", "dropout", "activation", "use_words", "use_tags", "use_positions")
     out = {k: cfg[k] for k in keys}
     out.update(
-        shared_convolution=cfg["shared_convolution"], tok2vec_width=0, entity_features=False, unit_dropout=0.0
+        shared_convolution=cfg["shared_convolution"],
+        tok2vec_width=0,
+        entity_features=False,
+        encoder_entity_features=False,
+        unit_dropout=0.0,
     )
     return out
 

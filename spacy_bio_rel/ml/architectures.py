@@ -14,7 +14,9 @@ position embeddings). ``spacy-bio-rel.BioTagCNN.v2`` adds an optional
 more channel of each unit, beside (``use_words = true``) or instead of the
 word embedding; a character reads the vector of its token. Gradients flow back
 into the encoder. ``spacy-bio-rel.BioTagCNN.v3`` adds two options beyond the
-paper (``entity_features``, ``unit_dropout``); v1 and v2 build it with both off.
+paper (``entity_features``, ``unit_dropout``); ``spacy-bio-rel.BioTagCNN.v4`` one
+more (``encoder_entity_features``); v1, v2 and v3 build v4 with the options
+they lack off.
 
 The builders take no defaults: the factory's ``default_config``
 (:mod:`..component`) is the single source of the settings.
@@ -61,13 +63,18 @@ def build_bio_tag_cnn(
     (same parameters, same result, slower): a reference only.
     """
     settings = dict(locals())  # the parameters above, passed on by name
-    return build_bio_tag_cnn_v3(
-        tok2vec=None, tok2vec_width=0, entity_features=False, unit_dropout=0.0, **settings
+    return build_bio_tag_cnn_v4(
+        tok2vec=None,
+        tok2vec_width=0,
+        entity_features=False,
+        encoder_entity_features=False,
+        unit_dropout=0.0,
+        **settings,
     )
 
 
-@registry.architectures("spacy-bio-rel.BioTagCNN.v3")
-def build_bio_tag_cnn_v3(
+@registry.architectures("spacy-bio-rel.BioTagCNN.v4")
+def build_bio_tag_cnn_v4(
     *,
     tok2vec: Optional[Model[List[Doc], List[Floats2d]]],
     tok2vec_width: int,
@@ -84,6 +91,7 @@ def build_bio_tag_cnn_v3(
     use_tags: bool,
     use_positions: bool,
     entity_features: bool,
+    encoder_entity_features: bool,
     unit_dropout: float,
     shared_convolution: bool,
     granularity: str,
@@ -91,7 +99,14 @@ def build_bio_tag_cnn_v3(
     min_freq: int,
     max_length: int,
 ) -> Model[RelInput, RelScores]:
-    """The v2 network with optional entity features (``entity_features``).
+    """The v3 network with optional encoder entity features (``encoder_entity_features``).
+
+    With ``encoder_entity_features = true`` each target entity adds the mean of
+    the encoder's vectors over its units beside the max-pooled sentence vector,
+    before the hidden layer: the entity's contextual representation, which the
+    max-pooled convolution blurs. It needs a ``tok2vec`` layer; its width
+    follows the encoder's (``tok2vec_width``, read at initialize when 0). The
+    encoder gets this feature's gradient too.
 
     With ``entity_features = true`` each target entity adds its mean unit
     (word or character) embedding and the embedding of its first unit's BIO
@@ -103,6 +118,12 @@ def build_bio_tag_cnn_v3(
     network is v2's, the paper's.
     """
     has_encoder = tok2vec is not None
+    if encoder_entity_features and not has_encoder:
+        raise ValueError(
+            "[components.relation_extractor.model] encoder_entity_features = true reads the encoder's "
+            "vectors, but the model has no tok2vec layer: add one ([components.relation_extractor.model.tok2vec]) "
+            "or set encoder_entity_features = false."
+        )
     module = BioTagCNN(
         word_width=word_width,
         tag_width=tag_width,
@@ -120,6 +141,7 @@ def build_bio_tag_cnn_v3(
         tok2vec_width=int(tok2vec_width) if has_encoder else 0,
         entity_features=bool(entity_features),
         unit_dropout=float(unit_dropout),
+        encoder_entity_features=bool(encoder_entity_features),
     )
     module.infer_tok2vec_width = has_encoder and int(tok2vec_width) == 0
     featurize = build_featurizer(granularity, lowercase, min_freq, max_length, with_tokens=has_encoder)
@@ -169,7 +191,40 @@ def build_bio_tag_cnn_v2(
     tok2vec listener); null for none (then ``tok2vec_width`` is ignored).
     """
     settings = dict(locals())  # the parameters above, passed on by name
-    return build_bio_tag_cnn_v3(entity_features=False, unit_dropout=0.0, **settings)
+    return build_bio_tag_cnn_v4(
+        entity_features=False, encoder_entity_features=False, unit_dropout=0.0, **settings
+    )
+
+
+@registry.architectures("spacy-bio-rel.BioTagCNN.v3")
+def build_bio_tag_cnn_v3(
+    *,
+    tok2vec: Optional[Model[List[Doc], List[Floats2d]]],
+    tok2vec_width: int,
+    word_width: int,
+    tag_width: int,
+    position_width: int,
+    max_distance: int,
+    window_sizes: List[int],
+    n_filters: int,
+    hidden_width: int,
+    dropout: float,
+    activation: str,
+    use_words: bool,
+    use_tags: bool,
+    use_positions: bool,
+    entity_features: bool,
+    unit_dropout: float,
+    shared_convolution: bool,
+    granularity: str,
+    lowercase: bool,
+    min_freq: int,
+    max_length: int,
+) -> Model[RelInput, RelScores]:
+    """The v2 network with optional lexical entity features (``entity_features``): each target's
+    mean unit embedding and first BIO tag beside the pooled vector; and ``unit_dropout`` (see v4)."""
+    settings = dict(locals())  # the parameters above, passed on by name
+    return build_bio_tag_cnn_v4(encoder_entity_features=False, **settings)
 
 
 def forward(model: Model[RelInput, RelScores], X: RelInput, is_train: bool):

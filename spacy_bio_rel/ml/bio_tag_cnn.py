@@ -11,8 +11,11 @@ bias, no score for Other) and a 2-way relation-identification head.
 Options beyond the paper (off by default): ``entity_features`` adds, per
 target entity, its mean unit embedding and its first unit's BIO-tag
 embedding beside the pooled vector, before the hidden layer (the lexical
-features of Zeng et al. 2014; the same on both paths); ``unit_dropout`` reads
-each known unit as the unknown one with that probability in training.
+features of Zeng et al. 2014; the same on both paths); ``encoder_entity_features``
+adds, per target entity, the mean of the encoder's vectors over its units (the
+entity's contextual representation, as pretrained-encoder relation models read
+it); ``unit_dropout`` reads each known unit as the unknown one with that
+probability in training.
 
 Reference path (``shared_convolution=False``): builds the full input matrix of every pair and
 convolves it, exactly as the paper describes.
@@ -97,6 +100,7 @@ class BioTagCNN(nn.Module):
         tok2vec_width: int,
         entity_features: bool,
         unit_dropout: float,
+        encoder_entity_features: bool,
     ):
         """The settings are those of ``[components.relation_extractor.model]`` (their defaults are the
         factory's ``default_config``); ``n_words``/``n_tags``/``n_classes`` are sized by
@@ -149,6 +153,7 @@ class BioTagCNN(nn.Module):
             "tag_width": tag_width,
             "position_width": position_width,
             "entity_features": bool(entity_features),
+            "encoder_entity_features": bool(encoder_entity_features),
         }
         self.word_emb = nn.Embedding(n_words, word_width, padding_idx=0) if use_words else None
         self.tag_emb = nn.Embedding(n_tags, tag_width, padding_idx=0) if use_tags else None
@@ -167,7 +172,9 @@ class BioTagCNN(nn.Module):
         self.entity_width = (word_width * use_words + tag_width * use_tags) if entity_features else 0
         if entity_features and not self.entity_width:
             raise ValueError("entity_features needs use_words or use_tags: it reads their embeddings")
-        self.hidden = nn.Linear(self.n_pooled + 2 * self.entity_width, hidden_width)
+        self.encoder_entity_features = bool(encoder_entity_features)
+        self.hidden_width = hidden_width
+        self._build_hidden()
         self.dropout = nn.Dropout(dropout)
         self.class_out = nn.Linear(hidden_width, n_classes, bias=False)
         self.id_out = nn.Linear(hidden_width, 2)
@@ -201,6 +208,13 @@ class BioTagCNN(nn.Module):
             nn.init.uniform_(w, -bound, bound)
             self.conv_weights.append(nn.Parameter(w))
 
+    def _build_hidden(self) -> None:
+        """(Re)create the hidden layer, whose input holds each target's encoder mean when
+        ``encoder_entity_features`` is on (so its width follows the encoder's)."""
+        device = self.conv_bias.device
+        width = self.entity_width + (self.tok2vec_width if self.encoder_entity_features else 0)
+        self.hidden = nn.Linear(self.n_pooled + 2 * width, self.hidden_width).to(device)
+
     def set_tok2vec_width(self, width: int) -> None:
         """Give the network an encoder channel of ``width`` (fresh convolution weights if it changes)."""
         width = int(width)
@@ -210,6 +224,8 @@ class BioTagCNN(nn.Module):
             self.tok2vec_width = width
             self.settings["tok2vec_width"] = width
             self._build_convolution()
+            if self.encoder_entity_features:
+                self._build_hidden()
             self._tables = None
 
     # -- settings travel with the weights -------------------------------------
@@ -298,8 +314,8 @@ class BioTagCNN(nn.Module):
             words = self.drop_units(words)
         args = (words, tags, lengths, ent_sent, ent_start, ent_end, pair_e1, pair_e2, dense)
         pooled = self.pool_fast(*args) if use_fast else self.pool_reference(*args)
-        if self.entity_width:
-            ents = self.entity_vectors(words, tags, lengths, ent_sent, ent_start, ent_end)
+        if self.entity_width or self.encoder_entity_features:
+            ents = self.entity_vectors(words, tags, lengths, ent_sent, ent_start, ent_end, dense)
             pooled = torch.cat([pooled, ents.index_select(0, pair_e1), ents.index_select(0, pair_e2)], 1)
         h = self.dropout(self.act(self.hidden(pooled)))
         return self.class_out(h), self.id_out(h)
@@ -311,28 +327,30 @@ class BioTagCNN(nn.Module):
         drop = (torch.rand(words.shape, device=words.device) < self.unit_dropout) & (words > UNK_ID)
         return words.masked_fill(drop, UNK_ID)
 
-    def entity_vectors(self, words, tags, lengths, ent_sent, ent_start, ent_end) -> torch.Tensor:
-        """(E, entity_width): each entity's mean unit embedding and the embedding
-        of its first unit's BIO tag (which names its type), the lexical entity
-        features of Zeng et al. (2014) added beside the pooled vector when
-        ``entity_features`` is on. Spans are clipped to their sentence window."""
+    def entity_vectors(self, words, tags, lengths, ent_sent, ent_start, ent_end, dense=None) -> torch.Tensor:
+        """Per entity, the features added beside the pooled vector: with ``entity_features``, its
+        mean unit embedding and the embedding of its first unit's BIO tag (which names its type),
+        the lexical entity features of Zeng et al. (2014); with ``encoder_entity_features``, the
+        mean of the encoder's vectors ``dense`` (S, N, tok2vec_width) over its units. Spans are
+        clipped to their sentence window."""
         last = (lengths.index_select(0, ent_sent) - 1).clamp(min=0)
         start = torch.minimum(ent_start.clamp(min=0), last)
         end = torch.maximum(torch.minimum(ent_end, last + 1), start + 1)
+        span = end - start
+        offsets = torch.cumsum(span, 0) - span
+        owner = torch.repeat_interleave(torch.arange(span.shape[0], device=span.device), span)
+        pos = start.index_select(0, owner) + torch.arange(owner.shape[0], device=span.device) - offsets[owner]
+        rows = ent_sent.index_select(0, owner)  # every unit of every entity: (rows, pos)
         parts = []
-        if self.word_emb is not None:
-            span = end - start
-            offsets = torch.cumsum(span, 0) - span
-            owner = torch.repeat_interleave(torch.arange(span.shape[0], device=span.device), span)
-            pos = (
-                start.index_select(0, owner)
-                + torch.arange(owner.shape[0], device=span.device)
-                - offsets[owner]
-            )
-            units = words[ent_sent.index_select(0, owner), pos]
-            parts.append(F.embedding_bag(units, self.word_emb.weight, offsets, mode="mean"))
-        if self.tag_emb is not None:
+        if self.entity_width and self.word_emb is not None:
+            parts.append(F.embedding_bag(words[rows, pos], self.word_emb.weight, offsets, mode="mean"))
+        if self.entity_width and self.tag_emb is not None:
             parts.append(self.tag_emb(tags[ent_sent, start]))
+        if self.encoder_entity_features:
+            if dense is None:
+                raise ValueError("encoder_entity_features needs the encoder's vectors (a tok2vec layer)")
+            total = dense.new_zeros((span.shape[0], dense.shape[-1])).index_add(0, owner, dense[rows, pos])
+            parts.append(total / span.to(dense.dtype)[:, None])
         return torch.cat(parts, 1)
 
     def _dense_input(self, token_vectors, unit_tokens) -> Optional[torch.Tensor]:

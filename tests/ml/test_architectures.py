@@ -9,7 +9,7 @@ import pytest
 import spacy
 from conftest import planted_docs
 from thinc.api import Model
-from util import SMALL_MODEL, gold_examples, trained
+from util import SMALL_MODEL, gold_examples, model_weights, n_changed, trained
 
 from spacy_bio_rel.data_classes import RelInput, RelScores
 
@@ -61,11 +61,16 @@ def test_defaults_are_written_once():
     """The builders take no defaults for the settings the factory's default_config gives."""
     import inspect
 
-    from spacy_bio_rel.ml.architectures import build_bio_tag_cnn, build_bio_tag_cnn_v2, build_bio_tag_cnn_v3
+    from spacy_bio_rel.ml.architectures import (
+        build_bio_tag_cnn,
+        build_bio_tag_cnn_v2,
+        build_bio_tag_cnn_v3,
+        build_bio_tag_cnn_v4,
+    )
     from spacy_bio_rel.ml.bio_tag_cnn import BioTagCNN
     from spacy_bio_rel.pipeline_component import RelationExtractor
 
-    for builder in (build_bio_tag_cnn, build_bio_tag_cnn_v2, build_bio_tag_cnn_v3):
+    for builder in (build_bio_tag_cnn, build_bio_tag_cnn_v2, build_bio_tag_cnn_v3, build_bio_tag_cnn_v4):
         params = inspect.signature(builder).parameters.values()
         assert all(p.default is inspect.Parameter.empty and p.kind is p.KEYWORD_ONLY for p in params)
     sized = {"self", "n_words", "n_tags", "n_classes"}  # sized at initialize, not settings
@@ -135,6 +140,80 @@ def test_v3_entity_features_train_save_and_load(tmp_path):
         scores.append(pipe.model.predict(X).classes)
     assert scores[0].shape[0] > 0
     numpy.testing.assert_allclose(scores[0], scores[1], atol=1e-6)
+
+
+V4_TOK2VEC = {
+    "@architectures": "spacy.Tok2Vec.v2",
+    "embed": {
+        "@architectures": "spacy.MultiHashEmbed.v2",
+        "width": 12,
+        "attrs": ["NORM", "SHAPE"],
+        "rows": [500, 50],
+        "include_static_vectors": False,
+    },
+    "encode": {
+        "@architectures": "spacy.MaxoutWindowEncoder.v2",
+        "width": 12,
+        "depth": 1,
+        "window_size": 1,
+        "maxout_pieces": 2,
+    },
+}
+
+
+def v4_settings(encoder_entity_features, tok2vec):
+    return dict(
+        SMALL_MODEL,
+        **{
+            "@architectures": "spacy-bio-rel.BioTagCNN.v4",
+            "tok2vec": tok2vec,
+            "tok2vec_width": 0,
+            "activation": "tanh",
+            "use_words": True,
+            "use_tags": True,
+            "use_positions": True,
+            "entity_features": False,
+            "encoder_entity_features": encoder_entity_features,
+            "unit_dropout": 0.0,
+            "shared_convolution": True,
+            "granularity": "token",
+            "lowercase": True,
+            "max_length": 200,
+        },
+    )
+
+
+def test_v4_encoder_entity_features_train_save_and_load(tmp_path):
+    """v4 with ``encoder_entity_features`` sizes its hidden layer from the encoder at initialize,
+    trains the encoder through it, and round-trips through disk."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("relation_extractor", config={"model": v4_settings(True, V4_TOK2VEC)})
+    examples = gold_examples(planted_docs(nlp, 8))
+    optimizer = nlp.initialize(lambda: examples)
+    pipe = nlp.get_pipe("relation_extractor")
+    network = pipe.model.get_ref("network").shims[0]._model
+    assert network.hidden.in_features == network.n_pooled + 2 * 12
+    tok2vec = pipe.model.get_ref("tok2vec")
+    before = model_weights(tok2vec)
+    for _ in range(3):
+        assert nlp.update(examples, sgd=optimizer)["relation_extractor"] > 0
+    assert n_changed(before, tok2vec) > 0
+    nlp.to_disk(tmp_path / "m")
+    loaded = spacy.load(tmp_path / "m")
+    docs = [eg.predicted for eg in examples]
+    scores = []
+    for pipeline in (nlp, loaded):
+        pipe = pipeline.get_pipe("relation_extractor")
+        X = RelInput(docs, [list(d.ents) for d in docs], [pipe.candidates(d) for d in docs])
+        scores.append(pipe.model.predict(X).classes)
+    assert scores[0].shape[0] > 0
+    numpy.testing.assert_allclose(scores[0], scores[1], atol=1e-6)
+
+
+def test_v4_encoder_entity_features_without_an_encoder_is_a_clear_error():
+    nlp = spacy.blank("en")
+    with pytest.raises(ValueError, match="encoder_entity_features = true reads the encoder"):
+        nlp.add_pipe("relation_extractor", config={"model": v4_settings(True, None)})
 
 
 @pytest.mark.parametrize(

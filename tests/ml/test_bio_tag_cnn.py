@@ -233,6 +233,64 @@ def test_entity_features_setting_is_saved_and_checked():
         model(entity_features=True, use_words=False, use_tags=False)
 
 
+def test_encoder_entity_vectors_are_each_targets_mean_encoder_vector():
+    m = model(tok2vec_width=6, encoder_entity_features=True)
+    batch = random_batch(3, [9, 5], long_entities=True)
+    words, tags, lengths, ent_sent, ent_start, ent_end = batch[:6]
+    vectors, unit_tokens = dense_inputs(batch, 6)
+    dense = m._dense_input(vectors, unit_tokens)
+    ents = m.entity_vectors(words, tags, lengths, ent_sent, ent_start, ent_end, dense)
+    assert ents.shape == (len(ent_sent), 6) and m.hidden.in_features == m.n_pooled + 2 * 6
+    for e in range(len(ent_sent)):
+        s, a, b = int(ent_sent[e]), int(ent_start[e]), int(ent_end[e])
+        torch.testing.assert_close(ents[e], vectors[unit_tokens[s, a:b]].mean(0))
+    both = model(tok2vec_width=6, encoder_entity_features=True, entity_features=True)
+    assert both.entity_vectors(words, tags, lengths, ent_sent, ent_start, ent_end, dense).shape[1] == 250 + 6
+
+
+@pytest.mark.parametrize("use_words", [True, False])
+def test_encoder_entity_features_keep_paths_equal_and_reach_the_encoder(use_words):
+    """The encoder's vectors get a gradient through the entity means too, equal on both paths."""
+    m = model(tok2vec_width=6, encoder_entity_features=True, use_words=use_words)
+    batch = random_batch(5, [4, 11, 7], long_entities=True)
+    gold = torch.randint(0, 5, (batch[-1].shape[0],), generator=torch.Generator().manual_seed(1))
+    results = []
+    for fast in (True, False):
+        m.zero_grad()
+        vectors, unit_tokens = dense_inputs(batch, 6)
+        cls, ident = m(*batch, vectors, unit_tokens, shared_convolution=fast)
+        total_loss(cls, ident, gold, loss_settings(n_labels=4)).backward()
+        grads = {n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None}
+        results.append((cls.detach(), vectors.grad.clone(), grads))
+    (c1, v1, g1), (c2, v2, g2) = results
+    torch.testing.assert_close(c1, c2, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(v1, v2, atol=1e-4, rtol=1e-3)
+    for name in g1:
+        torch.testing.assert_close(g1[name], g2[name], atol=1e-4, rtol=1e-3, msg=name)
+    # the entity means alone send a gradient to the encoder: with the convolution's dense block at 0
+    m.zero_grad()
+    with torch.no_grad():
+        for w in m.conv_weights:
+            w[:, m._unit_width : m._unit_width + 6] = 0.0
+    vectors, unit_tokens = dense_inputs(batch, 6)
+    cls, ident = m(*batch, vectors, unit_tokens)
+    total_loss(cls, ident, gold, loss_settings(n_labels=4)).backward()
+    assert vectors.grad.abs().sum() > 0
+
+
+def test_encoder_entity_features_follow_the_encoder_width_and_are_saved():
+    m = model(tok2vec_width=0, encoder_entity_features=True)
+    assert m.hidden.in_features == m.n_pooled
+    m.set_tok2vec_width(10)  # read from the encoder at initialize
+    assert m.hidden.in_features == m.n_pooled + 2 * 10
+    plain = model(tok2vec_width=10)
+    assert (
+        plain.settings["encoder_entity_features"] is False and m.settings["encoder_entity_features"] is True
+    )
+    with pytest.raises(ValueError, match="encoder_entity_features"):
+        model(tok2vec_width=10, encoder_entity_features=True).set_extra_state(plain.get_extra_state())
+
+
 def test_unit_dropout_reads_units_as_unknown_in_training_only():
     m = model(unit_dropout=0.5)
     words = torch.tensor([[5, 6, 7, 8, 1, 0, 0]] * 200)
