@@ -102,6 +102,20 @@ def test_v1_architecture_builds_and_trains():
     assert nlp.update(examples, sgd=optimizer)["relation_extractor"] > 0
 
 
+def assert_scores_survive_a_round_trip(nlp, examples, path):
+    """The relation model scores the examples' pairs the same after ``nlp.to_disk`` and ``spacy.load``."""
+    nlp.to_disk(path)
+    loaded = spacy.load(path)
+    docs = [eg.predicted for eg in examples]
+    scores = []
+    for pipeline in (nlp, loaded):
+        pipe = pipeline.get_pipe("relation_extractor")
+        X = RelInput(docs, [list(d.ents) for d in docs], [pipe.candidates(d) for d in docs])
+        scores.append(pipe.model.predict(X).classes)
+    assert scores[0].shape[0] > 0
+    numpy.testing.assert_allclose(scores[0], scores[1], atol=1e-6)
+
+
 def test_v3_entity_features_train_save_and_load(tmp_path):
     """v3 with ``entity_features`` trains in a pipeline and round-trips through disk."""
     nlp = spacy.blank("en")
@@ -130,16 +144,7 @@ def test_v3_entity_features_train_save_and_load(tmp_path):
         assert nlp.update(examples, sgd=optimizer)["relation_extractor"] > 0
     network = nlp.get_pipe("relation_extractor").model.get_ref("network").shims[0]._model
     assert network.entity_width == 16 + 8
-    nlp.to_disk(tmp_path / "m")
-    loaded = spacy.load(tmp_path / "m")
-    docs = [eg.predicted for eg in examples]
-    scores = []
-    for pipeline in (nlp, loaded):
-        pipe = pipeline.get_pipe("relation_extractor")
-        X = RelInput(docs, [list(d.ents) for d in docs], [pipe.candidates(d) for d in docs])
-        scores.append(pipe.model.predict(X).classes)
-    assert scores[0].shape[0] > 0
-    numpy.testing.assert_allclose(scores[0], scores[1], atol=1e-6)
+    assert_scores_survive_a_round_trip(nlp, examples, tmp_path / "m")
 
 
 V4_TOK2VEC = {
@@ -198,16 +203,7 @@ def test_v4_encoder_entity_features_train_save_and_load(tmp_path):
     for _ in range(3):
         assert nlp.update(examples, sgd=optimizer)["relation_extractor"] > 0
     assert n_changed(before, tok2vec) > 0
-    nlp.to_disk(tmp_path / "m")
-    loaded = spacy.load(tmp_path / "m")
-    docs = [eg.predicted for eg in examples]
-    scores = []
-    for pipeline in (nlp, loaded):
-        pipe = pipeline.get_pipe("relation_extractor")
-        X = RelInput(docs, [list(d.ents) for d in docs], [pipe.candidates(d) for d in docs])
-        scores.append(pipe.model.predict(X).classes)
-    assert scores[0].shape[0] > 0
-    numpy.testing.assert_allclose(scores[0], scores[1], atol=1e-6)
+    assert_scores_survive_a_round_trip(nlp, examples, tmp_path / "m")
 
 
 def test_v4_encoder_entity_features_without_an_encoder_is_a_clear_error():
