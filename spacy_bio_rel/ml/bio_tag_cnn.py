@@ -349,8 +349,9 @@ class BioTagCNN(nn.Module):
         if self.encoder_entity_features:
             if dense is None:
                 raise ValueError("encoder_entity_features needs the encoder's vectors (a tok2vec layer)")
-            total = dense.new_zeros((span.shape[0], dense.shape[-1])).index_add(0, owner, dense[rows, pos])
-            parts.append(total / span.to(dense.dtype)[:, None])
+            # the same mean as the units', read from the flat (S * N) rows of the encoder channel
+            flat = dense.reshape(-1, dense.shape[-1])
+            parts.append(F.embedding_bag(rows * dense.shape[1] + pos, flat, offsets, mode="mean"))
         return torch.cat(parts, 1)
 
     def _dense_input(self, token_vectors, unit_tokens) -> Optional[torch.Tensor]:
