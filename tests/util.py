@@ -309,3 +309,23 @@ def model_weights(model):
             for name, t in shim._model.named_parameters():
                 out[(shim.id, name)] = t.detach().cpu().numpy().copy()
     return out
+
+
+# a small spaCy tok2vec written inline, for a relation model with its own encoder
+INLINE_TOK2VEC = {
+    "@architectures": "spacy.Tok2Vec.v2",
+    "embed": {
+        "@architectures": "spacy.MultiHashEmbed.v2",
+        "width": 24,
+        "attrs": ["NORM", "SHAPE"],
+        "rows": [300, 50],
+        "include_static_vectors": False,
+    },
+    "encode": {
+        "@architectures": "spacy.MaxoutWindowEncoder.v2",
+        "width": 24,
+        "depth": 1,
+        "window_size": 1,
+        "maxout_pieces": 2,
+    },
+}

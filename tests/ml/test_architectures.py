@@ -9,7 +9,7 @@ import pytest
 import spacy
 from conftest import planted_docs
 from thinc.api import Model
-from util import SMALL_MODEL, gold_examples, model_weights, n_changed, trained
+from util import INLINE_TOK2VEC, SMALL_MODEL, gold_examples, model_weights, n_changed, trained
 
 from spacy_bio_rel.data_classes import RelInput, RelScores
 
@@ -147,25 +147,6 @@ def test_v3_entity_features_train_save_and_load(tmp_path):
     assert_scores_survive_a_round_trip(nlp, examples, tmp_path / "m")
 
 
-V4_TOK2VEC = {
-    "@architectures": "spacy.Tok2Vec.v2",
-    "embed": {
-        "@architectures": "spacy.MultiHashEmbed.v2",
-        "width": 12,
-        "attrs": ["NORM", "SHAPE"],
-        "rows": [500, 50],
-        "include_static_vectors": False,
-    },
-    "encode": {
-        "@architectures": "spacy.MaxoutWindowEncoder.v2",
-        "width": 12,
-        "depth": 1,
-        "window_size": 1,
-        "maxout_pieces": 2,
-    },
-}
-
-
 def v4_settings(encoder_entity_features, tok2vec):
     return dict(
         SMALL_MODEL,
@@ -192,12 +173,12 @@ def test_v4_encoder_entity_features_train_save_and_load(tmp_path):
     """v4 with ``encoder_entity_features`` sizes its hidden layer from the encoder at initialize,
     trains the encoder through it, and round-trips through disk."""
     nlp = spacy.blank("en")
-    nlp.add_pipe("relation_extractor", config={"model": v4_settings(True, V4_TOK2VEC)})
+    nlp.add_pipe("relation_extractor", config={"model": v4_settings(True, INLINE_TOK2VEC)})
     examples = gold_examples(planted_docs(nlp, 8))
     optimizer = nlp.initialize(lambda: examples)
     pipe = nlp.get_pipe("relation_extractor")
     network = pipe.model.get_ref("network").shims[0]._model
-    assert network.hidden.in_features == network.n_pooled + 2 * 12
+    assert network.hidden.in_features == network.n_pooled + 2 * 24
     tok2vec = pipe.model.get_ref("tok2vec")
     before = model_weights(tok2vec)
     for _ in range(3):

@@ -7,6 +7,7 @@ import spacy
 from conftest import make_doc, planted_docs
 from thinc.api import Adam
 from util import (
+    INLINE_TOK2VEC,
     SMALL_MODEL,
     TRF_LISTENER,
     gold_examples,
@@ -43,25 +44,6 @@ def _train(nlp, examples, steps=4, optimizer=None):
     for i in range(steps):
         nlp.update(examples[(8 * i) % len(examples) :][:8], sgd=optimizer, losses=losses)
     return losses
-
-
-INLINE_TOK2VEC = {
-    "@architectures": "spacy.Tok2Vec.v2",
-    "embed": {
-        "@architectures": "spacy.MultiHashEmbed.v2",
-        "width": 24,
-        "attrs": ["NORM", "SHAPE"],
-        "rows": [300, 50],
-        "include_static_vectors": False,
-    },
-    "encode": {
-        "@architectures": "spacy.MaxoutWindowEncoder.v2",
-        "width": 24,
-        "depth": 1,
-        "window_size": 1,
-        "maxout_pieces": 2,
-    },
-}
 
 
 def test_inline_tok2vec_trains_with_the_relation_model():
