@@ -1,10 +1,12 @@
-"""Transformer prediction in bfloat16.
+"""Transformers in bfloat16.
 
-:func:`use_bfloat16` runs the forward pass of every Hugging Face model in a pipeline under
-``torch.autocast(dtype=torch.bfloat16)`` on the model's device: matrix products in bfloat16, the
-reductions and layer norms in float32, the outputs given back as float32. The weights stay float32,
-so nothing saved changes; it is meant for prediction (``predict --bf16``, ``evaluate --bf16``), not
-for training.
+:func:`use_bfloat16` runs the forward pass of every Hugging Face model in a pipeline (or in the
+named components) under ``torch.autocast(dtype=torch.bfloat16)`` on the model's device: matrix
+products in bfloat16, the reductions and layer norms in float32, the outputs given back as float32.
+The weights stay float32, so nothing saved changes. Prediction uses it through ``predict --bf16`` and
+``evaluate --bf16``; training through the ``spacy-bio-rel.bfloat16.v1`` callback
+(training/callbacks.py), where the backward pass follows the forward's precision and the optimizer
+updates the float32 weights (mixed precision, with bfloat16's float32 range: no loss scaling).
 
 On a CPU with native bfloat16 (AVX-512 BF16 or AMX) a MiniLM-L6 forward pass runs about twice as
 fast; on one without, bfloat16 is emulated and slower, and :func:`use_bfloat16` warns. bfloat16 keeps
@@ -14,7 +16,7 @@ change (docs/predict.md has the measured effect).
 
 import functools
 import warnings
-from typing import Any, List
+from typing import Any, List, Optional, Sequence
 
 import torch
 from spacy.language import Language
@@ -22,14 +24,17 @@ from spacy.language import Language
 from .torch_modules import wrapped_modules
 
 
-def transformer_modules(nlp: Language) -> List[torch.nn.Module]:
-    """The Hugging Face models of ``nlp``'s components (those of spacy-transformers' shims)."""
+def transformer_modules(nlp: Language, components: Optional[Sequence[str]] = None) -> List[torch.nn.Module]:
+    """The Hugging Face models of ``nlp``'s components (those of spacy-transformers' shims), or of the
+    named ``components`` only."""
     try:
         from transformers import PreTrainedModel
     except ImportError:  # no transformers installed: no transformer in any pipeline
         return []
     found: List[torch.nn.Module] = []
-    for _, pipe in nlp.pipeline:
+    for name, pipe in nlp.pipeline:
+        if components is not None and name not in components:
+            continue
         for module in wrapped_modules(getattr(pipe, "model", None)):
             if isinstance(module, PreTrainedModel) and all(module is not m for m in found):
                 found.append(module)
@@ -46,15 +51,17 @@ def native_bfloat16(device_type: str) -> bool:
         return False
 
 
-def use_bfloat16(nlp: Language) -> int:
-    """Run every transformer of ``nlp`` in bfloat16 from now on; the number of transformers.
+def use_bfloat16(nlp: Language, components: Optional[Sequence[str]] = None) -> int:
+    """Run every transformer of ``nlp`` (or of the named ``components``) in bfloat16 from now on; the
+    number of transformers.
 
-    A pipeline without one is an error that names its components.
+    A pipeline (or a choice of components) without one is an error that names the components.
     """
-    modules = transformer_modules(nlp)
+    modules = transformer_modules(nlp, components)
     if not modules:
+        where = "this pipeline" if components is None else f"the components {list(components)}"
         raise ValueError(
-            f"bfloat16 applies to a pipeline's transformer, and this one has none "
+            f"bfloat16 applies to a pipeline's transformer, and {where} has none "
             f"(components: {nlp.component_names})"
         )
     for module in modules:

@@ -5,9 +5,10 @@ from pathlib import Path
 import numpy
 import pytest
 import spacy
+import torch
 from conftest import REPO, planted_docs
 from spacy.training import Example
-from spacy.util import load_config, load_model_from_config, registry
+from spacy.util import fix_random_seed, load_config, load_model_from_config, registry
 from thinc.api import Adam
 from util import (
     SMALL,
@@ -22,7 +23,8 @@ from util import (
     transformer_config,
 )
 
-from spacy_bio_rel.training.callbacks import chain_callbacks, learn_rate_scales
+from spacy_bio_rel.ml.precision import transformer_modules
+from spacy_bio_rel.training.callbacks import bfloat16, chain_callbacks, learn_rate_scales
 from spacy_bio_rel.training.optimizers import ScaledOptimizer
 
 
@@ -253,3 +255,73 @@ def test_spacy_train_e2e_with_a_ner_on_a_frozen_cached_encoder(tmp_path):
     assert all(numpy.array_equal(before[k], after[k]) for k in before)
     ner_losses = [line.split()[2] for line in res.stdout.splitlines() if line.strip()[:1].isdigit()]
     assert any(float(loss) > 0 for loss in ner_losses)  # the ner trained on the frozen encoder's output
+
+
+def _trained_transformer_step(tmp_path, bert, after_init):
+    """The transformer's weight change over three updates of a zh_trf pipeline on ``bert``."""
+    config = load_config(Path(__file__).parents[2] / "configs" / "zh_trf.cfg")
+    config["initialize"]["after_init"] = after_init
+    config["paths"]["transformer"] = bert
+    fix_random_seed(0)
+    nlp = load_model_from_config(config, auto_fill=True)
+    examples = gold_examples(chinese_docs(nlp))
+    nlp.initialize(lambda: examples)
+    trf = nlp.get_pipe("transformer").model
+    before = _by_torch_name(trf)
+    optimizer = Adam(1e-3)
+    for i in range(3):
+        nlp.update(examples[8 * i : 8 * i + 8], sgd=optimizer)
+    after = _by_torch_name(trf)
+    return nlp, {k: after[k] - before[k] for k in before}
+
+
+def test_bfloat16_trains_the_transformer_along_the_float32_gradient(tmp_path):
+    """Under spacy-bio-rel.bfloat16.v1 the transformer's forward runs in bfloat16, its weights stay
+    float32, and training moves them as float32 training does, up to bfloat16's rounding."""
+    pytest.importorskip("spacy_transformers", reason="the transformers extra is not installed")
+    probe = spacy.blank(
+        "zh", config={"nlp": {"tokenizer": {"@tokenizers": "spacy.zh.ChineseTokenizer", "segmenter": "char"}}}
+    )
+    torch.manual_seed(0)
+    bert = tiny_bert(tmp_path / "bert", [d.text for d in chinese_docs(probe)])
+    bf16 = {"@callbacks": "spacy-bio-rel.bfloat16.v1", "components": ["transformer"]}
+    nlp, bf16_step = _trained_transformer_step(tmp_path, bert, bf16)
+    _, fp32_step = _trained_transformer_step(tmp_path, bert, {**bf16, "enabled": False})
+    modules = transformer_modules(nlp)
+    assert len(modules) == 1 and getattr(modules[0].forward, "bfloat16", False)
+    assert all(p.dtype == torch.float32 for p in modules[0].parameters())
+    moved = [k for k in fp32_step if numpy.abs(fp32_step[k]).max() > 0]
+    assert any(k.startswith("encoder.") for k in moved)
+    a = numpy.concatenate([bf16_step[k].ravel() for k in moved])
+    b = numpy.concatenate([fp32_step[k].ravel() for k in moved])
+    assert not numpy.array_equal(a, b)  # the bfloat16 run computed in bfloat16
+    assert numpy.corrcoef(a, b)[0, 1] > 0.9
+
+
+def test_bfloat16_disabled_leaves_the_transformer_in_float32(tmp_path):
+    pytest.importorskip("spacy_transformers", reason="the transformers extra is not installed")
+    nlp, examples = _zh_trf_pipeline(
+        tmp_path, {"@callbacks": "spacy-bio-rel.bfloat16.v1", "components": ["transformer"], "enabled": False}
+    )
+    nlp.initialize(lambda: examples)
+    assert not any(getattr(m.forward, "bfloat16", False) for m in transformer_modules(nlp))
+
+
+def test_bfloat16_errors_name_the_setting_and_the_components(tmp_path):
+    pytest.importorskip("spacy_transformers", reason="the transformers extra is not installed")
+    with pytest.raises(ValueError, match="a list of component names"):
+        bfloat16("transformer")
+    with pytest.raises(ValueError, match="enabled: true or false"):
+        bfloat16(["transformer"], enabled="yes")
+    nlp, examples = _zh_trf_pipeline(
+        tmp_path, {"@callbacks": "spacy-bio-rel.bfloat16.v1", "components": ["trf"]}
+    )
+    with pytest.raises(
+        ValueError, match=r"'trf' is not a component of the pipeline \(components: \['transformer'"
+    ):
+        nlp.initialize(lambda: examples)
+    nlp, examples = _zh_trf_pipeline(
+        tmp_path, {"@callbacks": "spacy-bio-rel.bfloat16.v1", "components": ["relation_extractor"]}
+    )
+    with pytest.raises(ValueError, match=r"the components \['relation_extractor'\] has none"):
+        nlp.initialize(lambda: examples)
