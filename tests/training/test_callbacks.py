@@ -133,12 +133,15 @@ def test_en_e2e_trf_trains_its_transformer_at_a_twentieth_of_the_heads_rate(tmp_
     assert _largest_step(trf, trf_before) / ner_step == pytest.approx(0.05, rel=0.1)
 
 
-def _zh_trf_pipeline(tmp_path, after_init):
+def _zh_trf_pipeline(tmp_path, after_init, bert=None):
+    """A zh_trf pipeline with ``after_init`` on ``bert`` (a new tiny BERT if none) and its examples."""
     config = load_config(Path(__file__).parents[2] / "configs" / "zh_trf.cfg")
     config["initialize"]["after_init"] = after_init
-    probe = spacy.blank("zh", config={"nlp": {"tokenizer": config["nlp"]["tokenizer"]}})
-    docs = chinese_docs(probe)
-    config["paths"]["transformer"] = tiny_bert(tmp_path / "bert", [d.text for d in docs])
+    if bert is None:
+        probe = spacy.blank("zh", config={"nlp": {"tokenizer": config["nlp"]["tokenizer"]}})
+        bert = tiny_bert(tmp_path / "bert", [d.text for d in chinese_docs(probe)])
+    config["paths"]["transformer"] = bert
+    fix_random_seed(0)
     nlp = load_model_from_config(config, auto_fill=True)
     examples = gold_examples(chinese_docs(nlp))
     return nlp, examples
@@ -148,17 +151,21 @@ def _by_torch_name(model):
     return {name: w for (_, name), w in model_weights(model).items()}
 
 
-def test_zh_trf_keeps_the_word_piece_embeddings_and_trains_the_rest_of_the_encoder(tmp_path):
-    pytest.importorskip("spacy_transformers", reason="the transformers extra is not installed")
-    config = load_config(Path(__file__).parents[2] / "configs" / "zh_trf.cfg")
-    nlp, examples = _zh_trf_pipeline(tmp_path, config["initialize"]["after_init"])
+def _transformer_before_and_after_three_updates(nlp, examples):
     nlp.initialize(lambda: examples)
     trf = nlp.get_pipe("transformer").model
     before = _by_torch_name(trf)
     optimizer = Adam(1e-3)
     for i in range(3):
         nlp.update(examples[8 * i : 8 * i + 8], sgd=optimizer)
-    after = _by_torch_name(trf)
+    return before, _by_torch_name(trf)
+
+
+def test_zh_trf_keeps_the_word_piece_embeddings_and_trains_the_rest_of_the_encoder(tmp_path):
+    pytest.importorskip("spacy_transformers", reason="the transformers extra is not installed")
+    config = load_config(Path(__file__).parents[2] / "configs" / "zh_trf.cfg")
+    nlp, examples = _zh_trf_pipeline(tmp_path, config["initialize"]["after_init"])
+    before, after = _transformer_before_and_after_three_updates(nlp, examples)
     frozen = [k for k in before if k.startswith("embeddings.word_embeddings.")]
     assert frozen == ["embeddings.word_embeddings.weight"]
     assert all(numpy.array_equal(before[k], after[k]) for k in frozen)
@@ -257,21 +264,10 @@ def test_spacy_train_e2e_with_a_ner_on_a_frozen_cached_encoder(tmp_path):
     assert any(float(loss) > 0 for loss in ner_losses)  # the ner trained on the frozen encoder's output
 
 
-def _trained_transformer_step(tmp_path, bert, after_init):
-    """The transformer's weight change over three updates of a zh_trf pipeline on ``bert``."""
-    config = load_config(Path(__file__).parents[2] / "configs" / "zh_trf.cfg")
-    config["initialize"]["after_init"] = after_init
-    config["paths"]["transformer"] = bert
-    fix_random_seed(0)
-    nlp = load_model_from_config(config, auto_fill=True)
-    examples = gold_examples(chinese_docs(nlp))
-    nlp.initialize(lambda: examples)
-    trf = nlp.get_pipe("transformer").model
-    before = _by_torch_name(trf)
-    optimizer = Adam(1e-3)
-    for i in range(3):
-        nlp.update(examples[8 * i : 8 * i + 8], sgd=optimizer)
-    after = _by_torch_name(trf)
+def _trained_transformer_step(tmp_path, after_init, bert=None):
+    """The transformer's weight change over three updates of a zh_trf pipeline (on ``bert``, if given)."""
+    nlp, examples = _zh_trf_pipeline(tmp_path, after_init, bert)
+    before, after = _transformer_before_and_after_three_updates(nlp, examples)
     return nlp, {k: after[k] - before[k] for k in before}
 
 
@@ -279,14 +275,9 @@ def test_bfloat16_trains_the_transformer_along_the_float32_gradient(tmp_path):
     """Under spacy-bio-rel.bfloat16.v1 the transformer's forward runs in bfloat16, its weights stay
     float32, and training moves them as float32 training does, up to bfloat16's rounding."""
     pytest.importorskip("spacy_transformers", reason="the transformers extra is not installed")
-    probe = spacy.blank(
-        "zh", config={"nlp": {"tokenizer": {"@tokenizers": "spacy.zh.ChineseTokenizer", "segmenter": "char"}}}
-    )
-    torch.manual_seed(0)
-    bert = tiny_bert(tmp_path / "bert", [d.text for d in chinese_docs(probe)])
     bf16 = {"@callbacks": "spacy-bio-rel.bfloat16.v1", "components": ["transformer"]}
-    nlp, bf16_step = _trained_transformer_step(tmp_path, bert, bf16)
-    _, fp32_step = _trained_transformer_step(tmp_path, bert, {**bf16, "enabled": False})
+    nlp, bf16_step = _trained_transformer_step(tmp_path, bf16)
+    _, fp32_step = _trained_transformer_step(tmp_path, {**bf16, "enabled": False}, str(tmp_path / "bert"))
     modules = transformer_modules(nlp)
     assert len(modules) == 1 and getattr(modules[0].forward, "bfloat16", False)
     assert all(p.dtype == torch.float32 for p in modules[0].parameters())
