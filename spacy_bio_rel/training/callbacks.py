@@ -75,8 +75,8 @@ it is trained again without the callback.
 transformers in bfloat16 mixed precision on the device they run on: their forward passes (training
 steps and dev checks) run under ``torch.autocast(dtype=torch.bfloat16)``, the backward pass follows,
 and the optimizer updates the float32 weights (ml/precision.py). On a CPU with native bfloat16
-(AVX-512 BF16 or AMX) a step of the transformer costs about half; on one without, bfloat16 is
-emulated and slower, and a warning says so. ``enabled = false`` leaves the run in float32, so a
+(AVX-512 BF16 or AMX) whole training steps of ``en_e2e_trf.cfg`` run 1.2-1.3 times as fast
+(docs/training.md); on one without, bfloat16 is emulated and slower, and a warning says so. ``enabled = false`` leaves the run in float32, so a
 config can carry the block and switch it with a variable:
 
     [initialize.after_init]
