@@ -76,8 +76,9 @@ transformers in bfloat16 mixed precision on the device they run on: their forwar
 steps and dev checks) run under ``torch.autocast(dtype=torch.bfloat16)``, the backward pass follows,
 and the optimizer updates the float32 weights (ml/precision.py). On a CPU with native bfloat16
 (AVX-512 BF16 or AMX) whole training steps of ``en_e2e_trf.cfg`` run 1.2-1.3 times as fast
-(docs/training.md); on one without, bfloat16 is emulated and slower, and a warning says so. ``enabled = false`` leaves the run in float32, so a
-config can carry the block and switch it with a variable:
+(docs/training.md); on one without, bfloat16 is emulated and slower, and a warning says so.
+``enabled = false`` leaves the run in float32, so a config can carry the block and switch it with a
+variable:
 
     [initialize.after_init]
     @callbacks = "spacy-bio-rel.bfloat16.v1"
