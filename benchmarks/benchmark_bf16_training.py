@@ -1,7 +1,7 @@
 """Training steps in float32 against bfloat16 mixed precision (``spacy-bio-rel.bfloat16.v1``).
 
 Builds one pipeline per precision from the same config, seed and transformer, initialises both on the
-same training Docs, and times whole ``nlp.update`` steps (every component, the optimizer included) on
+same training Docs (each reads them into its own vocab), and times whole ``nlp.update`` steps (every component, the optimizer included) on
 the same batches, the two precisions taking turns: ``--rounds`` rounds of ``--steps`` steps each.
 Prints the median seconds a step of each and the ratio, measured in the same run.
 
@@ -82,7 +82,7 @@ def main() -> None:
     native = native_bfloat16("cpu")
     print(f"native bfloat16 on this CPU: {native}", flush=True)
     runs = {prec: _pipeline(args, prec == "bf16") for prec in ("fp32", "bf16")}
-    batches = _batches(runs["fp32"][1], args.batch_docs)
+    batches = {prec: _batches(examples, args.batch_docs) for prec, (_, examples, _) in runs.items()}
     report = {
         "config": str(args.config),
         "transformer": args.transformer,
@@ -91,15 +91,15 @@ def main() -> None:
     }
     for threads in args.threads:
         torch.set_num_threads(threads)
-        for nlp, _, optimizer in runs.values():
-            _time_steps(nlp, optimizer, batches, 0, args.warmup)
+        for prec, (nlp, _, optimizer) in runs.items():
+            _time_steps(nlp, optimizer, batches[prec], 0, args.warmup)
         seconds = {"fp32": [], "bf16": []}
         step = args.warmup
         for r in range(args.rounds):
             order = ("fp32", "bf16") if r % 2 == 0 else ("bf16", "fp32")
             for prec in order:
                 nlp, _, optimizer = runs[prec]
-                seconds[prec].append(_time_steps(nlp, optimizer, batches, step, args.steps))
+                seconds[prec].append(_time_steps(nlp, optimizer, batches[prec], step, args.steps))
             step += args.steps
         med = {prec: statistics.median(s) for prec, s in seconds.items()}
         ratio = med["fp32"] / med["bf16"]
